@@ -1,0 +1,102 @@
+# pgkillguard - see README.md.  `make`, `make check`, `make demo`, `make install`.
+
+VERSION     := 0.1.0
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+DOCDIR      ?= $(DATADIR)/doc/pgkillguard
+DESTDIR     ?=
+
+CC          ?= cc
+CFLAGS      ?= -O2 -g
+LDFLAGS     ?=
+B           := build
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter
+HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
+DEFS     := -D_GNU_SOURCE -DPGKG_VERSION='"$(VERSION)"' \
+            -DPGKG_SYSCONFDIR='"$(SYSCONFDIR)"' \
+            -DPGKG_HELPER_PATH='"$(BINDIR)/pgkillguard"'
+CPPFLAGS_ALL := -Ipolicy -Ishim -I$(B) $(DEFS) $(CPPFLAGS)
+CFLAGS_ALL   := -std=gnu11 $(WARN) $(HARDEN) -fvisibility=hidden $(CFLAGS)
+LDHARDEN     := -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+
+PQ_CFLAGS   := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+
+# The decision core: no libpq, no allocation; linked into all three.
+CORE_SRC := policy/util.c policy/kinds.c policy/title.c policy/procfs.c \
+            policy/signals.c policy/policy.c policy/decide.c
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/default_policy.o
+
+# Shared by the two front-ends: messages, audit, caller identity (libc only).
+SHIM_COMMON_SRC := shim/guard.c shim/audit.c
+SHIM_COMMON_OBJ := $(SHIM_COMMON_SRC:%.c=$(B)/%.o)
+
+LIB_SRC  := shim/preload.c shim/helperlink.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+
+CLI_SRC  := shim/cli.c shim/explain.c shim/rewrite.c shim/helper.c
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+
+all: $(B)/libpgkillguard.so $(B)/pgkillguard
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(B)/shim/rewrite.o $(B)/shim/helper.o $(B)/shim/cli.o: CPPFLAGS_ALL += $(PQ_CFLAGS)
+
+$(B)/default_policy.c: policy/pgkillguard.conf policy/embed.sh
+	@mkdir -p $(B)
+	sh policy/embed.sh $< > $@.tmp && mv $@.tmp $@
+
+$(B)/default_policy.o: $(B)/default_policy.c
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/libpgkillguard.so: $(LIB_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ) shim/preload.map
+	$(CC) -shared $(CFLAGS_ALL) $(LDHARDEN) -Wl,--version-script=shim/preload.map \
+	    -o $@ $(LIB_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ) $(LDFLAGS)
+
+$(B)/pgkillguard: $(CLI_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ)
+	$(CC) $(CFLAGS_ALL) -pie $(LDHARDEN) -o $@ $^ $(LDFLAGS) -lpq -lseccomp
+
+$(B)/tests/%: tests/unit/%.c $(CORE_OBJ) $(SHIM_COMMON_OBJ) tests/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Itests -o $@ $< $(CORE_OBJ) $(SHIM_COMMON_OBJ) $(LDFLAGS)
+
+$(B)/tests/probe: tests/probe.c shim/rawsys.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $<
+
+unit: $(UNIT_TESTS)
+
+deps:
+	sh tests/lib/deps.sh
+
+check: deps all unit $(B)/tests/probe
+	bash tests/run.sh
+
+demo: deps all
+	bash tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR)/pgkillguard/policy.d
+	install -m 0755 $(B)/pgkillguard $(DESTDIR)$(BINDIR)/pgkillguard
+	install -m 0644 $(B)/libpgkillguard.so $(DESTDIR)$(LIBDIR)/libpgkillguard.so
+	test -e $(DESTDIR)$(SYSCONFDIR)/pgkillguard/pgkillguard.conf || \
+	    install -m 0644 policy/pgkillguard.conf $(DESTDIR)$(SYSCONFDIR)/pgkillguard/pgkillguard.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pgkillguard $(DESTDIR)$(LIBDIR)/libpgkillguard.so
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all unit deps check demo install uninstall clean
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,211 @@
+/*
+ * util.c - async-signal-safe helpers (see util.h for the rules).
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+void pgkg_buf_init(struct pgkg_buf *b, char *storage, size_t cap)
+{
+	b->p = storage;
+	b->cap = cap;
+	b->len = 0;
+	b->truncated = false;
+	if (cap)
+		storage[0] = '\0';
+}
+
+void pgkg_buf_putn(struct pgkg_buf *b, const char *s, size_t n)
+{
+	if (!b->cap)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (b->len + 1 >= b->cap) {
+			b->truncated = true;
+			break;
+		}
+		b->p[b->len++] = s[i];
+	}
+	b->p[b->len] = '\0';
+}
+
+void pgkg_buf_puts(struct pgkg_buf *b, const char *s)
+{
+	pgkg_buf_putn(b, s, pgkg_strlen(s));
+}
+
+void pgkg_buf_putc(struct pgkg_buf *b, char c)
+{
+	pgkg_buf_putn(b, &c, 1);
+}
+
+void pgkg_buf_putl(struct pgkg_buf *b, long long v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	pgkg_buf_putn(b, tmp + i, sizeof(tmp) - i);
+}
+
+void pgkg_buf_put_printable(struct pgkg_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		pgkg_buf_putc(b, (c < 0x20 || c == 0x7f) ? '?' : (char)c);
+	}
+}
+
+static ssize_t read_fd_all(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+
+	while (got + 1 < cap) {
+		ssize_t r = read(fd, buf + got, cap - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+ssize_t pgkg_read_file_at(int dirfd, const char *name, char *buf, size_t cap)
+{
+	int fd;
+	ssize_t r;
+
+	if (!cap)
+		return -EINVAL;
+	do
+		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -errno;
+	r = read_fd_all(fd, buf, cap);
+	close(fd);
+	return r;
+}
+
+ssize_t pgkg_read_file(const char *path, char *buf, size_t cap)
+{
+	return pgkg_read_file_at(AT_FDCWD, path, buf, cap);
+}
+
+ssize_t pgkg_readlink(const char *path, char *buf, size_t cap)
+{
+	ssize_t r;
+
+	if (cap < 2)
+		return -EINVAL;
+	r = readlink(path, buf, cap);
+	if (r < 0)
+		return -errno;
+	if ((size_t)r >= cap)
+		return -ENAMETOOLONG;
+	buf[r] = '\0';
+	return r;
+}
+
+int pgkg_proc_path(char *buf, size_t cap, const char *procroot, pid_t pid, const char *leaf)
+{
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, buf, cap);
+	pgkg_buf_puts(&b, procroot);
+	pgkg_buf_putc(&b, '/');
+	pgkg_buf_putl(&b, pid);
+	if (leaf) {
+		pgkg_buf_putc(&b, '/');
+		pgkg_buf_puts(&b, leaf);
+	}
+	return b.truncated ? -ENAMETOOLONG : 0;
+}
+
+int pgkg_parse_ll(const char *s, size_t n, long long min, long long max, long long *out)
+{
+	bool neg = false;
+	unsigned long long v = 0, limit;
+	size_t i = 0;
+
+	if (n && s[0] == '-') {
+		neg = true;
+		i = 1;
+	}
+	if (i == n)
+		return -EINVAL;
+	limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+	for (; i < n; i++) {
+		unsigned d;
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		d = (unsigned)(s[i] - '0');
+		if (v > (limit - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	if (neg) {
+		long long sv = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+		if (sv < min)
+			return -ERANGE;
+		*out = sv;
+		return 0;
+	}
+	if ((long long)v > max || (long long)v < min)
+		return -ERANGE;
+	*out = (long long)v;
+	return 0;
+}
+
+size_t pgkg_strlen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+bool pgkg_streq(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+bool pgkg_starts_with(const char *s, const char *prefix)
+{
+	while (*prefix) {
+		if (*s++ != *prefix++)
+			return false;
+	}
+	return true;
+}
+
+size_t pgkg_strlcpy(char *dst, const char *src, size_t cap)
+{
+	size_t n = pgkg_strlen(src);
+
+	if (cap) {
+		size_t c = n < cap - 1 ? n : cap - 1;
+		for (size_t i = 0; i < c; i++)
+			dst[i] = src[i];
+		dst[c] = '\0';
+	}
+	return n;
+}

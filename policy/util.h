@@ -1,0 +1,54 @@
+/*
+ * util.h - async-signal-safe building blocks shared by the decision core,
+ * the preload library and the command.
+ *
+ * Rules for everything declared here:
+ *  1. MUST NOT allocate, lock, use stdio or touch locale: these run inside
+ *     kill() called from signal handlers, in any process, PID 1 included.
+ *  2. MUST restart on EINTR and never block on anything but a regular file
+ *     or procfs read.
+ *  3. Return 0 (or a length) on success, a negative errno on failure.
+ */
+#ifndef PGKG_UTIL_H
+#define PGKG_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Bounded string builder: never overflows, remembers truncation. */
+struct pgkg_buf {
+	char *p;
+	size_t cap;
+	size_t len;
+	bool truncated;
+};
+
+void pgkg_buf_init(struct pgkg_buf *b, char *storage, size_t cap);
+void pgkg_buf_puts(struct pgkg_buf *b, const char *s);
+void pgkg_buf_putn(struct pgkg_buf *b, const char *s, size_t n);
+void pgkg_buf_putc(struct pgkg_buf *b, char c);
+void pgkg_buf_putl(struct pgkg_buf *b, long long v);
+/* Copy s, replacing control characters with '?', for text read from /proc. */
+void pgkg_buf_put_printable(struct pgkg_buf *b, const char *s);
+
+/* Read at most cap-1 bytes of a file, NUL-terminate; returns length or -errno. */
+ssize_t pgkg_read_file(const char *path, char *buf, size_t cap);
+/* Same, relative to an open directory fd (openat). */
+ssize_t pgkg_read_file_at(int dirfd, const char *name, char *buf, size_t cap);
+/* readlink + NUL termination; returns length or -errno (-ENAMETOOLONG if cut). */
+ssize_t pgkg_readlink(const char *path, char *buf, size_t cap);
+/* "<root>/<pid>/<leaf>" (leaf may be NULL): 0 or -ENAMETOOLONG. */
+int pgkg_proc_path(char *buf, size_t cap, const char *procroot, pid_t pid, const char *leaf);
+
+/* Parse a decimal integer occupying exactly s[0..n) (optional leading '-'),
+ * within [min, max]: 0, -EINVAL (not a number) or -ERANGE. */
+int pgkg_parse_ll(const char *s, size_t n, long long min, long long max, long long *out);
+
+/* Length-bounded helpers that do not depend on locale. */
+bool pgkg_streq(const char *a, const char *b);
+bool pgkg_starts_with(const char *s, const char *prefix);
+size_t pgkg_strlcpy(char *dst, const char *src, size_t cap);
+size_t pgkg_strlen(const char *s);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * audit.c - messages and syslog lines (see audit.h for the rules).
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static const char *passwd_path = "/etc/passwd";
+
+void pgkg_audit_set_passwd(const char *path)
+{
+	passwd_path = path;
+}
+
+static void put_client(struct pgkg_buf *b, const struct pgkg_title *ti)
+{
+	if (ti->user[0]) {
+		pgkg_buf_putc(b, ' ');
+		pgkg_buf_put_printable(b, ti->user);
+		if (ti->db[0]) {
+			pgkg_buf_putc(b, '@');
+			pgkg_buf_put_printable(b, ti->db);
+		}
+	}
+	if (ti->state[0]) {
+		pgkg_buf_puts(b, ", ");
+		pgkg_buf_put_printable(b, ti->state);
+	}
+}
+
+void pgkg_describe_target(struct pgkg_buf *b, const struct pgkg_target *t)
+{
+	pgkg_buf_puts(b, pgkg_kind_label(t->kind));
+	if (t->kind == PGKG_KIND_CLIENT_BACKEND || t->kind == PGKG_KIND_WALSENDER) {
+		put_client(b, &t->title);
+	} else if (t->kind != PGKG_KIND_POSTMASTER && t->title.detail[0]) {
+		pgkg_buf_putc(b, ' ');
+		pgkg_buf_put_printable(b, t->title.detail);
+	}
+	if (t->unverified)
+		pgkg_buf_puts(b, ", parent not verifiable");
+	if (t->cluster.datadir[0]) {
+		pgkg_buf_puts(b, "; cluster ");
+		pgkg_buf_put_printable(b, t->cluster.datadir);
+	}
+}
+
+void pgkg_describe_call(struct pgkg_buf *b, long pid, int sig)
+{
+	pgkg_buf_puts(b, "kill -");
+	pgkg_buf_putl(b, sig);
+	pgkg_buf_puts(b, pid < -1 ? " -- " : " ");
+	pgkg_buf_putl(b, pid);
+}
+
+/* Field f (0-based) of a ':'-separated line. */
+static const char *field(const char *line, const char *end, int f, size_t *len)
+{
+	const char *p = line;
+
+	for (; f > 0 && p < end; p++) {
+		if (*p == ':')
+			f--;
+	}
+	const char *q = memchr(p, ':', (size_t)(end - p));
+	*len = (size_t)((q ? q : end) - p);
+	return p;
+}
+
+static bool lookup_user(uid_t uid, struct pgkg_buf *b)
+{
+	char buf[16384];
+	ssize_t n = pgkg_read_file(passwd_path, buf, sizeof(buf));
+
+	for (char *line = buf, *end; n > 0 && line < buf + n; line = end + 1) {
+		size_t ulen, nlen;
+		long long v;
+		end = memchr(line, '\n', (size_t)(buf + n - line));
+		if (!end)
+			end = buf + n;
+		const char *u = field(line, end, 2, &ulen);
+		const char *name = field(line, end, 0, &nlen);
+		if (pgkg_parse_ll(u, ulen, 0, UINT32_MAX, &v) == 0 && (uid_t)v == uid && nlen) {
+			pgkg_buf_putn(b, name, nlen);
+			return true;
+		}
+	}
+	return false;
+}
+
+void pgkg_put_user(struct pgkg_buf *b, uid_t uid)
+{
+	if (!lookup_user(uid, b))
+		pgkg_buf_putl(b, uid);
+}
+
+void pgkg_put_tty(struct pgkg_buf *b, const char *procroot, pid_t pid)
+{
+	char path[128], buf[1024];
+	const char *p;
+	long long tty = 0;
+
+	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "stat") ||
+	    pgkg_read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')'))) {
+		pgkg_buf_putc(b, '?');
+		return;
+	}
+	/* after ")": state ppid pgrp session tty_nr */
+	for (int f = 0; f < 5 && p; f++)
+		p = strchr(p + 1, ' ');
+	if (p) {
+		const char *e = strchr(p + 1, ' ');
+		if (!e || pgkg_parse_ll(p + 1, (size_t)(e - p - 1), 0, UINT32_MAX, &tty))
+			tty = 0;
+	}
+	unsigned maj = major((dev_t)tty), min = minor((dev_t)tty);
+	if (tty == 0)
+		pgkg_buf_putc(b, '?');
+	else if (maj >= 136 && maj <= 143) {
+		pgkg_buf_puts(b, "pts/");
+		pgkg_buf_putl(b, (maj - 136) * 256 + min);
+	} else if (maj == 4 && min < 64) {
+		pgkg_buf_puts(b, "tty");
+		pgkg_buf_putl(b, min);
+	} else {
+		pgkg_buf_puts(b, "tty(");
+		pgkg_buf_putl(b, maj);
+		pgkg_buf_putc(b, ',');
+		pgkg_buf_putl(b, min);
+		pgkg_buf_putc(b, ')');
+	}
+}
+
+void pgkg_say(int fd, const char *text)
+{
+	char line[1024];
+	struct pgkg_buf b;
+	ssize_t r;
+
+	if (fd < 0)
+		return;
+	pgkg_buf_init(&b, line, sizeof(line) - 1);
+	pgkg_buf_puts(&b, "pgkillguard: ");
+	pgkg_buf_puts(&b, text);
+	line[b.len++] = '\n';
+	do
+		r = write(fd, line, b.len);
+	while (r < 0 && errno == EINTR);
+}
+
+void pgkg_syslog(const char *socket_path, int severity, pid_t pid, const char *text)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char msg[1200];
+	struct pgkg_buf b;
+	int fd;
+
+	if (!socket_path || pgkg_strlcpy(addr.sun_path, socket_path, sizeof(addr.sun_path)) >=
+				    sizeof(addr.sun_path))
+		return;
+	pgkg_buf_init(&b, msg, sizeof(msg));
+	pgkg_buf_putc(&b, '<');
+	pgkg_buf_putl(&b, LOG_AUTHPRIV | severity);
+	pgkg_buf_puts(&b, ">pgkillguard[");
+	pgkg_buf_putl(&b, pid);
+	pgkg_buf_puts(&b, "]: ");
+	pgkg_buf_puts(&b, text);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	(void)sendto(fd, msg, b.len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&addr,
+		     sizeof(addr));
+	close(fd);
+}

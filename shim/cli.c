@@ -1,0 +1,95 @@
+/*
+ * cli.c - `pgkillguard`: entry point, help, version, die() helpers.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "guard.h"
+
+static const char usage[] =
+	"Usage: pgkillguard COMMAND [ARGS]\n"
+	"\n"
+	"Keeps kill -9 and friends from crashing PostgreSQL: kill-family calls aimed at\n"
+	"a postmaster's children are rewritten into pg_terminate_backend() or blocked,\n"
+	"as the policy says.  Everything else passes untouched.\n"
+	"\n"
+	"Commands:\n"
+	"  explain [-s SIG] [--policy FILE] [-p PROGRAM] [PID...]\n"
+	"        Show each PID's cluster, kind and what the policy decides for it,\n"
+	"        without sending anything.  With no PID, list every postmaster and\n"
+	"        child on this host.  -s limits the decision to one signal; -p names\n"
+	"        the calling program the rules see (default: the parent, your shell).\n"
+	"  check [FILE]\n"
+	"        Validate a policy file (default " PGKG_POLICY_PATH ").\n"
+	"        Prints FILE:LINE: message for every error; exit 0 valid, 1 not.\n"
+	"  --help, --version\n"
+	"\n"
+	"To guard a login shell, preload the library in it:\n"
+	"  export LD_PRELOAD=libpgkillguard.so\n"
+	"Environment (ignored in setuid programs): PGKILLGUARD_POLICY=FILE,\n"
+	"PGKILLGUARD_HELPER=PATH (this command, for rewrites), PGKILLGUARD_SYSLOG=SOCKET.\n";
+
+static void vsay(const char *fmt, va_list ap, int err)
+{
+	fputs("pgkillguard: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err));
+	fputc('\n', stderr);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(fmt, ap, 0);
+	va_end(ap);
+	exit(2);
+}
+
+void die_errno(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(fmt, ap, err);
+	va_end(ap);
+	exit(2);
+}
+
+void warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(fmt, ap, 0);
+	va_end(ap);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("pgkillguard %s\n", PGKG_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "explain"))
+		return pgkg_cmd_explain(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return pgkg_cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "__rewrite-helper"))
+		return pgkg_helper_main(argc - 1, argv + 1);
+	fputs(usage, stderr);
+	return 2;
+}

@@ -1,0 +1,300 @@
+/*
+ * preload.c - libpgkillguard.so, the LD_PRELOAD front-end.
+ *
+ * Rules:
+ *  1. No work at load time: no constructor, no TLS, no symbol lookups.
+ *  2. The pass-through path (signal 0, the caller itself, a target whose
+ *     comm is not a server name) MUST NOT allocate, lock, use stdio or
+ *     resolve symbols; it makes at most one /proc read and the raw system
+ *     call, and leaves errno exactly as the kernel would.
+ *  3. The slow path (a server-named target) maps its working storage,
+ *     never calls malloc, and never dies: any failure to decide lets
+ *     non-fatal signals through and refuses fatal and stop ones (EPERM).
+ *  4. Exported: kill, killpg, sigqueue, tgkill, pidfd_send_signal, syscall
+ *     (shim/preload.map); everything else is hidden.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "guard.h"
+#include "helperlink.h"
+#include "rawsys.h"
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2)
+#endif
+
+#define API __attribute__((visibility("default")))
+
+static const char procroot[] = "/proc";
+
+static const char *setting(const char *name)
+{
+	if (getauxval(AT_SECURE))
+		return NULL;	/* setuid/setgid/capabilities: no environment overrides */
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+/* ---- front-end services for the guard ---- */
+
+static int lib_can_signal(struct pgkg_guard *g, pid_t pid)
+{
+	long r = pgkg_raw(SYS_kill, pid, 0, 0, 0);
+
+	return r < 0 ? (int)r : 0;
+}
+
+static void lib_rewrite(struct pgkg_guard *g, const struct pgkg_rw_req *req, int pidfd,
+			struct pgkg_rw_rep *rep)
+{
+	const char *helper = setting("PGKILLGUARD_HELPER");
+
+	pgkg_helper_rewrite(helper ? helper : PGKG_HELPER_PATH, req, pidfd, rep);
+}
+
+static void lib_load_policy(struct pgkg_guard *g)
+{
+	pgkg_guard_load_policy(&g->ws->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
+}
+
+static const struct pgkg_guard_ops lib_ops = {
+	.can_signal = lib_can_signal,
+	.rewrite = lib_rewrite,
+	.load_policy = lib_load_policy,
+};
+
+static void fill_caller(struct pgkg_guard *g, pid_t self)
+{
+	struct pgkg_caller *c = &g->caller;
+	int n;
+
+	c->pid = self;
+	c->uid = getuid();
+	c->gid = getgid();
+	n = getgroups((int)(sizeof(c->groups) / sizeof(c->groups[0])), c->groups);
+	c->ngroups = n > 0 ? n : 0;
+	if (prctl(PR_GET_NAME, c->comm, 0, 0, 0) < 0)
+		c->comm[0] = '\0';
+	c->comm[sizeof(c->comm) - 1] = '\0';
+	g->caller_ppid = getppid();
+	g->caller_pgrp = getpgrp();
+}
+
+/* Could not get working storage: fail closed for fatal and stop signals only. */
+static enum pgkg_verdict no_storage(int sig)
+{
+	if (sig < 1 || sig > 64 || !((pgkg_sigset_fatal() | pgkg_sigset_stop()) & PGKG_SIGBIT(sig)))
+		return PGKG_PASS;
+	pgkg_say(2, "a fatal signal to a PostgreSQL process was refused: out of memory to "
+		    "check it (mmap failed)");
+	return PGKG_DENY;
+}
+
+static enum pgkg_verdict slow_path(const char *how, long pid, int sig, int pidfd, pid_t self)
+{
+	struct pgkg_call call = {.how = how, .pid = pid, .sig = sig, .pidfd = pidfd};
+	struct pgkg_guard g = {.procroot = procroot, .ops = &lib_ops, .msg_fd = 2};
+	const char *log = setting("PGKILLGUARD_SYSLOG");
+	enum pgkg_verdict v;
+
+	g.ws = mmap(NULL, sizeof(*g.ws), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g.ws == MAP_FAILED)
+		return no_storage(sig);
+	g.syslog_path = log ? log : "/dev/log";
+	fill_caller(&g, self);
+	v = pgkg_guard_call(&g, &call);
+	munmap(g.ws, sizeof(*g.ws));
+	return v;
+}
+
+static enum pgkg_verdict check(const char *how, long pid, int sig, int pidfd)
+{
+	pid_t self = (pid_t)pgkg_raw(SYS_getpid, 0, 0, 0, 0);
+	int saved = errno;
+	enum pgkg_verdict v = PGKG_PASS;
+
+	if (!pgkg_guard_quick_pass(procroot, pid, sig, self))
+		v = slow_path(how, pid, sig, pidfd, self);
+	errno = saved;
+	return v;
+}
+
+/* PASS: make the original system call; otherwise answer it. */
+static long answer(enum pgkg_verdict v, long nr, long a, long b, long c, long d)
+{
+	if (v == PGKG_DONE)
+		return 0;
+	if (v == PGKG_DENY) {
+		errno = EPERM;
+		return -1;
+	}
+	return pgkg_raw_errno(pgkg_raw(nr, a, b, c, d));
+}
+
+/* ---- pidfd_send_signal: which process does the fd name? ---- */
+
+/* A pidfd says "Pid:\t123" in fdinfo (-1 once the process has exited). */
+static long pidfd_pid(int fd)
+{
+	char path[64], buf[512];
+	struct pgkg_buf b;
+	long long v;
+
+	pgkg_buf_init(&b, path, sizeof(path));
+	pgkg_buf_puts(&b, "/proc/self/fdinfo/");
+	pgkg_buf_putl(&b, fd);
+	if (pgkg_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	const char *p = strstr(buf, "\nPid:\t");
+	if (!p)
+		return 0;
+	p += 6;
+	const char *e = strchr(p, '\n');
+	if (pgkg_parse_ll(p, e ? (size_t)(e - p) : strlen(p), -1, INT32_MAX, &v) < 0)
+		return 0;
+	return (long)v;
+}
+
+/* killall passes an open("/proc/PID") directory fd: the link names the pid.
+ * The fd pins the process it was opened on; if that one is gone, 0. */
+static long procdir_pid(int fd)
+{
+	char path[64], link[64], stat_fd[1024];
+	struct pgkg_procstat via_fd, now;
+	struct pgkg_buf b;
+	long long v;
+	ssize_t n;
+
+	pgkg_buf_init(&b, path, sizeof(path));
+	pgkg_buf_puts(&b, "/proc/self/fd/");
+	pgkg_buf_putl(&b, fd);
+	if (pgkg_readlink(path, link, sizeof(link)) < 0 || !pgkg_starts_with(link, "/proc/"))
+		return 0;
+	if (pgkg_parse_ll(link + 6, strlen(link + 6), 1, INT32_MAX, &v) < 0)
+		return 0;
+	n = pgkg_read_file_at(fd, "stat", stat_fd, sizeof(stat_fd));
+	if (n <= 0 || pgkg_parse_stat(stat_fd, (size_t)n, &via_fd) < 0 ||
+	    pgkg_read_stat(procroot, (pid_t)v, &now) < 0 || now.starttime != via_fd.starttime)
+		return 0;
+	return (long)v;
+}
+
+static enum pgkg_verdict check_pidfd(int fd, int sig, unsigned flags)
+{
+	long pid = pidfd_pid(fd);
+	int pin = fd;
+	struct pgkg_procstat st;
+
+	if (pid == 0) {
+		pid = procdir_pid(fd);
+		pin = -1;
+	}
+	if (pid <= 0)
+		return PGKG_PASS;	/* exited, or not a process fd: the kernel answers */
+	if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
+		if (sig == 0 || pgkg_read_stat(procroot, (pid_t)pid, &st) < 0)
+			return PGKG_PASS;
+		return check("pidfd_send_signal", st.pgrp == pid ? pid : -(long)st.pgrp, sig, -1);
+	}
+	return check("pidfd_send_signal", pid, sig, pin);
+}
+
+/* ---- the interposed functions ---- */
+
+API int kill(pid_t pid, int sig)
+{
+	return (int)answer(check("kill", pid, sig, -1), SYS_kill, pid, sig, 0, 0);
+}
+
+API int killpg(pid_t pgrp, int sig)
+{
+	if (pgrp < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)answer(check("killpg", -(long)pgrp, sig, -1), SYS_kill, -(long)pgrp, sig, 0, 0);
+}
+
+API int sigqueue(pid_t pid, int sig, const union sigval value)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	info.si_signo = sig;
+	info.si_code = SI_QUEUE;
+	info.si_pid = (pid_t)pgkg_raw(SYS_getpid, 0, 0, 0, 0);
+	info.si_uid = getuid();
+	info.si_value = value;
+	return (int)answer(pid > 0 ? check("sigqueue", pid, sig, -1) : PGKG_PASS,
+			   SYS_rt_sigqueueinfo, pid, sig, (long)&info, 0);
+}
+
+API int tgkill(pid_t tgid, pid_t tid, int sig)
+{
+	return (int)answer(tgid > 0 ? check("tgkill", tgid, sig, -1) : PGKG_PASS, SYS_tgkill,
+			   tgid, tid, sig, 0);
+}
+
+API int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags)
+{
+	return (int)answer(check_pidfd(pidfd, sig, flags), SYS_pidfd_send_signal, pidfd, sig,
+			   (long)info, flags);
+}
+
+/* Kill-family numbers reached through syscall(): decide, then answer. */
+static enum pgkg_verdict check_syscall(long nr, long a, long b, long c, long d, bool *handled)
+{
+	*handled = true;
+	switch (nr) {
+	case SYS_kill:
+		return check("kill", (pid_t)a, (int)b, -1);
+	case SYS_tkill:
+		return (pid_t)a > 0 ? check("tkill", (pid_t)a, (int)b, -1) : PGKG_PASS;
+	case SYS_tgkill:
+		return (pid_t)a > 0 ? check("tgkill", (pid_t)a, (int)c, -1) : PGKG_PASS;
+	case SYS_rt_sigqueueinfo:
+		return (pid_t)a > 0 ? check("rt_sigqueueinfo", (pid_t)a, (int)b, -1) : PGKG_PASS;
+	case SYS_rt_tgsigqueueinfo:
+		return (pid_t)a > 0 ? check("rt_tgsigqueueinfo", (pid_t)a, (int)c, -1) : PGKG_PASS;
+	case SYS_pidfd_send_signal:
+		return check_pidfd((int)a, (int)b, (unsigned)d);
+	default:
+		*handled = false;
+		return PGKG_PASS;
+	}
+}
+
+API long syscall(long nr, ...)
+{
+	long a, b, c, d, e, f;
+	bool handled;
+	va_list ap;
+
+	/* Like libc's: six register-sized arguments, whatever the caller passed. */
+	va_start(ap, nr);
+	a = va_arg(ap, long);
+	b = va_arg(ap, long);
+	c = va_arg(ap, long);
+	d = va_arg(ap, long);
+	e = va_arg(ap, long);
+	f = va_arg(ap, long);
+	va_end(ap);
+	enum pgkg_verdict v = check_syscall(nr, a, b, c, d, &handled);
+	if (!handled || v == PGKG_PASS)
+		return pgkg_raw_errno(pgkg_raw6(nr, a, b, c, d, e, f));
+	return answer(v, nr, a, b, c, d);
+}

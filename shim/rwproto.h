@@ -1,0 +1,47 @@
+/*
+ * rwproto.h - the rewrite request: what the guard asks the database step
+ * to do, and its answer.  The preload library sends it to its helper process
+ * (`pgkillguard __rewrite-helper`) over a SOCK_SEQPACKET socketpair, with the
+ * target's pidfd attached (SCM_RIGHTS); the seccomp supervisor calls the
+ * database step in process with the same structs.
+ */
+#ifndef PGKG_RWPROTO_H
+#define PGKG_RWPROTO_H
+
+#include <stdint.h>
+
+#include "procfs.h"
+
+#define PGKG_RW_MAGIC 0x50474b31u	/* "PGK1" */
+
+enum pgkg_rw_op { PGKG_RW_TERMINATE = 1, PGKG_RW_CANCEL = 2 };
+
+enum pgkg_rw_status {
+	PGKG_RW_OK = 0,		/* terminated and gone / cancelled */
+	PGKG_RW_NOCONN,		/* could not connect to the cluster */
+	PGKG_RW_REFUSED,	/* the function returned false or raised an error */
+	PGKG_RW_TIMEOUT,	/* signalled, but still there when the timeout ran out */
+	PGKG_RW_ERROR,		/* anything else (helper missing, protocol) */
+};
+
+struct pgkg_rw_req {
+	uint32_t magic;
+	uint32_t op;		/* enum pgkg_rw_op */
+	int32_t target;
+	int32_t postmaster;
+	uint64_t pm_starttime;
+	uint32_t owner_uid;	/* the postmaster's uid: a root caller acts as it */
+	uint32_t timeout_ms;
+	int32_t port;
+	char sockdir[PGKG_PATH_MAX];	/* as the server sees it (pid file line 5) */
+	char conninfo[512];	/* from the policy, or "" */
+};
+
+struct pgkg_rw_rep {
+	uint32_t magic;
+	int32_t status;		/* enum pgkg_rw_status */
+	uint32_t elapsed_ms;	/* request received -> process gone */
+	char detail[400];	/* server WARNING/ERROR or connection error */
+};
+
+#endif

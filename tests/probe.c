@@ -1,0 +1,84 @@
+/*
+ * probe.c - make one kill-family call exactly as named, print what the
+ * kernel (or the guard) answered: "ok" or the errno name.  Exit 0 / 1.
+ *
+ *   probe kill PID SIG            libc kill()
+ *   probe killpg PGID SIG         libc killpg()
+ *   probe sigqueue PID SIG        libc sigqueue()
+ *   probe tgkill PID SIG          libc tgkill(PID, PID, SIG)
+ *   probe sys-kill PID SIG        syscall(SYS_kill, ...)
+ *   probe sys-tkill PID SIG       syscall(SYS_tkill, ...)
+ *   probe sys-tgkill PID SIG      syscall(SYS_tgkill, PID, PID, SIG)
+ *   probe sys-sigqueue PID SIG    syscall(SYS_rt_sigqueueinfo, ...)
+ *   probe pidfd PID SIG           pidfd_open() + libc pidfd_send_signal()
+ *   probe sys-pidfd PID SIG       pidfd_open() + syscall(SYS_pidfd_send_signal)
+ *   probe procfd PID SIG          open("/proc/PID") + syscall(SYS_pidfd_send_signal), as killall
+ *   probe raw-kill PID SIG        the kill system call with no libc at all (inline asm)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "rawsys.h"
+
+static long do_call(const char *how, pid_t pid, int sig)
+{
+	siginfo_t info = {.si_signo = sig, .si_code = SI_QUEUE, .si_pid = getpid(), .si_uid = getuid()};
+	int fd;
+
+	if (!strcmp(how, "kill"))
+		return kill(pid, sig);
+	if (!strcmp(how, "killpg"))
+		return killpg(pid, sig);
+	if (!strcmp(how, "sigqueue"))
+		return sigqueue(pid, sig, (union sigval){0});
+	if (!strcmp(how, "tgkill"))
+		return tgkill(pid, pid, sig);
+	if (!strcmp(how, "sys-kill"))
+		return syscall(SYS_kill, pid, sig);
+	if (!strcmp(how, "sys-tkill"))
+		return syscall(SYS_tkill, pid, sig);
+	if (!strcmp(how, "sys-tgkill"))
+		return syscall(SYS_tgkill, pid, pid, sig);
+	if (!strcmp(how, "sys-sigqueue"))
+		return syscall(SYS_rt_sigqueueinfo, pid, sig, &info);
+	if (!strcmp(how, "raw-kill"))
+		return pgkg_raw_errno(pgkg_raw(SYS_kill, pid, sig, 0, 0));
+	if (!strcmp(how, "pidfd") || !strcmp(how, "sys-pidfd")) {
+		if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+			return -1;
+		return !strcmp(how, "pidfd") ? pidfd_send_signal(fd, sig, NULL, 0)
+					     : syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+	}
+	if (!strcmp(how, "procfd")) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d", pid);
+		if ((fd = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+			return -1;
+		return syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+	}
+	fprintf(stderr, "probe: unknown call %s\n", how);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: probe CALL PID SIG\n");
+		return 2;
+	}
+	errno = 0;
+	long r = do_call(argv[1], (pid_t)strtol(argv[2], NULL, 10), (int)strtol(argv[3], NULL, 10));
+	if (r == 0) {
+		printf("ok\n");
+		return 0;
+	}
+	printf("%s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+	return 1;
+}
