@@ -569,6 +569,10 @@ static void check_user_item(struct parse *c, const struct src *s, struct word it
 		it.s++;
 		it.n--;
 	}
+	if (group && it.n == 0) {
+		err(c, s, "empty group name after @ in the user list");
+		return;
+	}
 	if (all_digits(&it)) {
 		if (pgkg_parse_ll(it.s, it.n, 0, UINT32_MAX - 1, &id) < 0)
 			errw(c, s, group ? "gid " : "uid ", &it, " out of range");
@@ -669,7 +673,7 @@ static void parse_option(struct parse *c, const struct src *s, const struct word
 	struct word key, val;
 	int k;
 
-	if (!eq) {
+	if (!eq || eq == w->s) {
 		errw(c, s, "expected key=value, not ", w, "");
 		return;
 	}
@@ -929,10 +933,11 @@ static void include_file(struct parse *c, const struct src *from, const char *pa
 static void parse_include(struct parse *c, const struct src *s, const struct word *w, int nw,
 			  bool dir)
 {
-	struct word kw = w[0];
-
 	if (nw != 2 || w[1].n == 0) {
-		errw(c, s, "", &kw, nw == 2 ? " needs a non-empty name" : " takes exactly one argument");
+		struct msg m;
+		struct pgkg_buf *b = msg_start(&m, dir ? "include_dir" : "include");
+		pgkg_buf_puts(b, nw == 2 ? " needs a non-empty name" : " takes exactly one argument");
+		err(c, s, m.s);
 		return;
 	}
 	c->pending = pool_path(c, s, s->dir, s->dirlen, w[1].s, w[1].n);
@@ -982,7 +987,7 @@ static int add_conf_entries(struct parse *c, const struct src *s, pgkg_str dir, 
 /* The *.conf entries of an open directory, appended to the pool in a row. */
 static int list_conf(struct parse *c, const struct src *s, int dfd, pgkg_str dir)
 {
-	char buf[2048] __attribute__((aligned(8)));
+	char buf[1024] __attribute__((aligned(8)));
 	int n = 0;
 
 	for (;;) {
@@ -1010,7 +1015,7 @@ static __attribute__((noinline)) int open_conf_dir(struct parse *c, const struct
 	struct stat st;
 	int dfd, n = 0;
 
-	dfd = open_nofollow(dname, O_DIRECTORY);
+	dfd = open_nofollow(dname, O_NONBLOCK);	/* no O_DIRECTORY: tell a symlink (ELOOP) */
 	if (dfd == -ENOENT)
 		return 0;	/* a missing directory is not an error */
 	if (dfd < 0) {
@@ -1065,6 +1070,17 @@ static void run_pending(struct parse *c, const struct src *s)
 
 /* ---- lines ---- */
 
+static COLD void bad_byte(struct parse *c, const struct src *s, unsigned char ch)
+{
+	static const char hex[] = "0123456789abcdef";
+	char m[] = "control character 0x?? in line";
+	char *q = strchr(m, '?');
+
+	q[0] = hex[ch >> 4];
+	q[1] = hex[ch & 15];
+	err(c, s, m);
+}
+
 /* Control characters other than tab are errors; a CR ending the line is dropped. */
 static __attribute__((noinline)) bool check_bytes(struct parse *c, const struct src *s,
 						  const char *line, size_t *n)
@@ -1078,7 +1094,7 @@ static __attribute__((noinline)) bool check_bytes(struct parse *c, const struct 
 	for (size_t i = 0; i < *n; i++) {
 		unsigned char ch = (unsigned char)line[i];
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-			errn(c, s, NULL, "control character (byte ", ch, ") in line");
+			bad_byte(c, s, ch);
 			return false;
 		}
 	}

@@ -14,6 +14,8 @@
  *   probe sys-pidfd PID SIG       pidfd_open() + syscall(SYS_pidfd_send_signal)
  *   probe procfd PID SIG          open("/proc/PID") + syscall(SYS_pidfd_send_signal), as killall
  *   probe raw-kill PID SIG        the kill system call with no libc at all (inline asm)
+ *   probe keep-errno PID SIG      kill() with errno preset to EILSEQ: prints "ok EILSEQ"
+ *                                 when a successful call left errno alone
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,8 +75,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: probe CALL PID SIG\n");
 		return 2;
 	}
+	pid_t pid = (pid_t)strtol(argv[2], NULL, 10);
+	int sig = (int)strtol(argv[3], NULL, 10);
+	if (!strcmp(argv[1], "keep-errno")) {
+		errno = EILSEQ;
+		long r = kill(pid, sig);
+		printf("%s %s\n", r == 0 ? "ok" : "failed", strerrorname_np(errno));
+		return r != 0;
+	}
 	errno = 0;
-	long r = do_call(argv[1], (pid_t)strtol(argv[2], NULL, 10), (int)strtol(argv[3], NULL, 10));
+	long r = do_call(argv[1], pid, sig);
 	if (r == 0) {
 		printf("ok\n");
 		return 0;

@@ -1,0 +1,79 @@
+# tests/lib/guard.sh - running real clients under the guard (bash, sourced
+# after cluster.sh).
+#
+#   guard_setup                      copy build outputs where the test user can
+#                                    read them, start a syslog sink
+#   guarded_user CMD...              run CMD as the test user, library preloaded
+#   guarded_root CMD...              run CMD as root, library preloaded
+#   unguarded_user CMD...            the same, without the library
+#   run_capture OUT ERR CMD...       run, keep stdout/stderr in files, set RC
+#   audit_lines PATTERN              syslog lines received matching PATTERN
+#
+# After run_capture: $RC, $OUT_TEXT, $ERR_TEXT.
+
+G_DIR=""
+G_LIB=""
+G_HELPER=""
+G_PROBE=""
+G_SYSLOG=""
+G_SYSLOG_OUT=""
+
+guard_setup() {
+	local top
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	G_DIR=$(mktemp -d /tmp/pgkg.bin.XXXXXX)
+	chmod 755 "$G_DIR"
+	cp "$top/build/libpgkillguard.so" "$top/build/pgkillguard" "$top/build/tests/probe" "$G_DIR/"
+	G_LIB=$G_DIR/libpgkillguard.so
+	G_HELPER=$G_DIR/pgkillguard
+	G_PROBE=$G_DIR/probe
+	G_SYSLOG=$G_DIR/log.sock
+	G_SYSLOG_OUT=$G_DIR/syslog.txt
+	: >"$G_SYSLOG_OUT"
+	python3 "$top/tests/lib/syslog_sink.py" "$G_SYSLOG" "$G_SYSLOG_OUT" 2>"$G_DIR/sink.err" &
+	G_SINK_PID=$!
+	disown "$G_SINK_PID" 2>/dev/null || true
+	for _ in $(seq 50); do [ -S "$G_SYSLOG" ] && break; sleep 0.05; done
+	trap 'guard_teardown; cleanup_all' EXIT
+}
+
+guard_teardown() {
+	[ -z "${G_SINK_PID:-}" ] || kill "$G_SINK_PID" 2>/dev/null || true
+	[ -z "$G_DIR" ] || rm -rf "$G_DIR"
+}
+
+_guard_env() {
+	printf '%s\n' "LD_PRELOAD=$G_LIB" "PGKILLGUARD_HELPER=$G_HELPER" "PGKILLGUARD_SYSLOG=$G_SYSLOG"
+}
+
+guarded_user() {
+	local -a e
+	mapfile -t e < <(_guard_env)
+	run_as_test_user "${e[@]}" "$@"
+}
+
+guarded_root() {
+	local -a e
+	mapfile -t e < <(_guard_env)
+	env "${e[@]}" "$@"
+}
+
+unguarded_user() { run_as_test_user "$@"; }
+
+# run_capture CMD... : run CMD (any of the above), capture its output.
+run_capture() {
+	local o=$G_DIR/out.$$ e=$G_DIR/err.$$
+	RC=0
+	"$@" >"$o" 2>"$e" </dev/null || RC=$?
+	OUT_TEXT=$(cat "$o")
+	ERR_TEXT=$(cat "$e")
+	rm -f "$o" "$e"
+}
+
+# Lines of stderr that pgkillguard wrote.
+guard_lines() { printf '%s\n' "$ERR_TEXT" | grep -c '^pgkillguard: ' || true; }
+
+audit_lines() { grep -E -- "$1" "$G_SYSLOG_OUT" || true; }
+
+# wait_state PID STATE MS : wait until PID's state letter is STATE.
+proc_state() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; echo "${s%% *}"; }
