@@ -134,12 +134,15 @@ static int rt_number(const char *s, size_t n)
 
 	if (n < 5)
 		return 0;
-	if (caseeq(s, 5, "RTMIN"))
-		base = SIGRTMIN, sign = 1;
-	else if (caseeq(s, 5, "RTMAX"))
-		base = SIGRTMAX, sign = -1;
-	else
+	if (caseeq(s, 5, "RTMIN")) {
+		base = SIGRTMIN;
+		sign = 1;
+	} else if (caseeq(s, 5, "RTMAX")) {
+		base = SIGRTMAX;
+		sign = -1;
+	} else {
 		return 0;
+	}
 	if (n > 5) {
 		if (s[5] != (sign > 0 ? '+' : '-') || !all_digits(s + 6, n - 6) ||
 		    pgkg_parse_ll(s + 6, n - 6, 0, NSIG_MAX, &off) < 0)
