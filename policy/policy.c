@@ -1053,6 +1053,8 @@ static void include_dir(struct parse *c, const struct src *s, pgkg_str dir)
 
 	for (int i = 0; i < n; i++) {
 		path = next_in_order(c->p->pool + first, n, path);
+		if (!path)
+			return;	/* cannot happen: names in a directory are distinct */
 		include_file(c, s, path);
 	}
 }

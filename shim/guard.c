@@ -507,7 +507,7 @@ void pgkg_guard_load_policy(struct pgkg_policy *p, const char *path, uid_t uid,
 	if (r != -ENOENT)
 		return;
 	if (!path) {
-		pgkg_policy_load_default(p);
+		pgkg_policy_load_default_report(p, report ? report : no_report, ctx);
 		return;
 	}
 	/* An explicitly named policy that is missing is broken, not absent. */

@@ -38,6 +38,15 @@ check_prerequisites() {
 		[ -e "$f" ] || { echo "demo: $f is missing: run make" >&2; exit 1; }
 	done
 	ensure_test_user
+	# A build tree under a private directory (/root/...) is out of the test
+	# user's reach: work from a readable copy, as an installed system would.
+	if ! run_as_test_user test -r "$PGKG_LIB" || ! run_as_test_user test -x "$PGKG_HELPER"; then
+		DEMO_BIN=$(mktemp -d /tmp/pgkg.demo-bin.XXXXXX)
+		chmod 755 "$DEMO_BIN"
+		cp "$PGKG_LIB" "$PGKG_HELPER" "$DEMO_BIN/"
+		PGKG_LIB=$DEMO_BIN/$(basename "$PGKG_LIB")
+		PGKG_HELPER=$DEMO_BIN/$(basename "$PGKG_HELPER")
+	fi
 	run_as_test_user test -r "$PGKG_LIB" ||
 		{ echo "demo: $PGKG_TEST_USER cannot read $PGKG_LIB" >&2; exit 1; }
 	run_as_test_user test -x "$PGKG_HELPER" ||
@@ -46,8 +55,11 @@ check_prerequisites() {
 
 D=""    # the demo cluster's directory
 
+DEMO_BIN=""
+
 on_exit() {
 	local rc=$?
+	[ -z "$DEMO_BIN" ] || rm -rf "$DEMO_BIN"
 	say "Cleaning up: stopping the demo cluster and removing ${D:-its directory}"
 	cleanup_all
 	exit "$rc"
