@@ -127,17 +127,6 @@ static bool lookup_id(const char *path, const char *name, size_t n, uint32_t *id
 
 /* ---- conditions ---- */
 
-static bool all_digits(const char *s, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	}
-	return true;
-}
-
 static bool in_groups(const struct pgkg_caller *c, uint32_t gid)
 {
 	int n = c->ngroups;
@@ -164,7 +153,7 @@ static bool user_item_matches(const struct pgkg_caller *c, const char *s, size_t
 		s++;
 		n--;
 	}
-	if (all_digits(s, n)) {
+	if (pgkg_all_digits(s, n)) {
 		if (pgkg_parse_ll(s, n, 0, UINT32_MAX - 1, &v) < 0)
 			return false;
 		id = (uint32_t)v;

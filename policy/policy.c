@@ -338,13 +338,7 @@ static bool word_is(const struct word *w, const char *lit)
 
 static bool all_digits(const struct word *w)
 {
-	if (!w->n)
-		return false;
-	for (size_t i = 0; i < w->n; i++) {
-		if (w->s[i] < '0' || w->s[i] > '9')
-			return false;
-	}
-	return true;
+	return pgkg_all_digits(w->s, w->n);
 }
 
 /* The rest of a quoted string from line[*i] (after the quote), copied to line[*o]. */

@@ -98,17 +98,6 @@ static bool exacteq(const char *s, size_t n, const char *w)
 	return strlen(w) == n && memcmp(s, w, n) == 0;
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	}
-	return true;
-}
-
 /* A plain name (no SIG prefix) -> number, 0 if unknown. */
 static int number_of(const char *s, size_t n)
 {
@@ -144,7 +133,7 @@ static int rt_number(const char *s, size_t n)
 		return 0;
 	}
 	if (n > 5) {
-		if (s[5] != (sign > 0 ? '+' : '-') || !all_digits(s + 6, n - 6) ||
+		if (s[5] != (sign > 0 ? '+' : '-') || !pgkg_all_digits(s + 6, n - 6) ||
 		    pgkg_parse_ll(s + 6, n - 6, 0, NSIG_MAX, &off) < 0)
 			return -1;
 	}
@@ -189,7 +178,7 @@ int pgkg_signals_parse(const char *s, size_t n, pgkg_sigset *out, const char **w
 	*out = 0;
 	if (parse_set(s, n, out) == 0)
 		return 0;
-	if (all_digits(s, n))
+	if (pgkg_all_digits(s, n))
 		return parse_number(s, n, out, why);
 	if (n > 3 && caseeq(s, 3, "SIG")) {
 		s += 3;

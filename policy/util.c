@@ -170,6 +170,17 @@ int pgkg_parse_ll(const char *s, size_t n, long long min, long long max, long lo
 	return 0;
 }
 
+bool pgkg_all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	}
+	return true;
+}
+
 size_t pgkg_strlen(const char *s)
 {
 	size_t n = 0;
