@@ -6,15 +6,9 @@ set -eu
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/guard.sh"
 
-plan_none
-require_root_or_skip_all
-ensure_test_user
-guard_setup
+guard_test_begin
 
-D=$(cluster_new_dir policy)
-cluster_create "$D" >/dev/null
-cluster_start "$D" >/dev/null
-PM=$(cluster_pm_pid "$D")
+new_running_cluster policy
 open_idle_session "$D" victim
 V=$(backend_pid "$D" victim)
 POL=$G_DIR/policies

@@ -7,10 +7,7 @@ set -eu
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/guard.sh"
 
-plan_none
-require_root_or_skip_all
-ensure_test_user
-guard_setup
+guard_test_begin
 
 D=$(cluster_new_dir preloaded)
 cluster_create "$D" >/dev/null

@@ -5,10 +5,7 @@ set -eu
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/guard.sh"
 
-plan_none
-require_root_or_skip_all
-ensure_test_user
-guard_setup
+guard_test_begin
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 PGKG=$G_HELPER
 
@@ -20,10 +17,7 @@ t_like "$OUT_TEXT" "check \[FILE\]" "--help names check"
 run_capture "$PGKG" frobnicate
 t_is "$RC" 2 "unknown command: exit 2"
 
-D=$(cluster_new_dir explain)
-cluster_create "$D" >/dev/null
-cluster_start "$D" >/dev/null
-PM=$(cluster_pm_pid "$D")
+new_running_cluster explain
 cluster_add_role "$D" checkpointer >/dev/null
 PGUSER=checkpointer open_idle_session "$D" trap
 T=$(backend_pid "$D" trap)

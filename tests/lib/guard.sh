@@ -1,8 +1,10 @@
 # tests/lib/guard.sh - running real clients under the guard (bash, sourced
 # after cluster.sh).
 #
+#   guard_test_begin                 TAP plan, root check, test user, guard_setup
 #   guard_setup                      copy build outputs where the test user can
 #                                    read them, start a syslog sink
+#   new_running_cluster NAME         create and start a cluster; sets D and PM
 #   guarded_user CMD...              run CMD as the test user, library preloaded
 #   guarded_root CMD...              run CMD as root, library preloaded
 #   unguarded_user CMD...            the same, without the library
@@ -35,6 +37,22 @@ guard_setup() {
 	disown "$G_SINK_PID" 2>/dev/null || true
 	for _ in $(seq 50); do [ -S "$G_SYSLOG" ] && break; sleep 0.05; done
 	trap 'guard_teardown; cleanup_all' EXIT
+}
+
+guard_test_begin() {
+	plan_none
+	require_root_or_skip_all
+	ensure_test_user
+	guard_setup
+}
+
+# new_running_cluster NAME : a started throwaway cluster in $D, postmaster $PM.
+# Extra postgresql.conf lines may come in $PGKG_EXTRA_CONF.
+new_running_cluster() {
+	D=$(cluster_new_dir "$1")
+	cluster_create "$D" >/dev/null
+	cluster_start "$D" >/dev/null
+	PM=$(cluster_pm_pid "$D")
 }
 
 guard_teardown() {
