@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "guard.h"
+#include "supervise.h"
 
 static const char usage[] =
 	"Usage: pgkillguard COMMAND [ARGS]\n"
@@ -23,6 +24,12 @@ static const char usage[] =
 	"        without sending anything.  With no PID, list every postmaster and\n"
 	"        child on this host.  -s limits the decision to one signal; -p names\n"
 	"        the calling program the rules see (default: the parent, your shell).\n"
+	"  exec [--policy FILE] -- COMMAND [ARG...]\n"
+	"        Run COMMAND under the enforced guard: a seccomp filter hands every\n"
+	"        kill-family system call to this supervisor, so static binaries, Go\n"
+	"        programs and raw system calls are checked too.  Not run as root,\n"
+	"        it sets no_new_privs: sudo cannot elevate inside.  Exit status and\n"
+	"        signals of COMMAND are passed through.\n"
 	"  check [FILE]\n"
 	"        Validate a policy file (default " PGKG_POLICY_PATH ").\n"
 	"        Prints FILE:LINE: message for every error; exit 0 valid, 1 not.\n"
@@ -88,6 +95,8 @@ int main(int argc, char **argv)
 		return pgkg_cmd_explain(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return pgkg_cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "exec"))
+		return pgkg_cmd_exec(argc - 1, argv + 1);
 	if (!strcmp(cmd, "__rewrite-helper"))
 		return pgkg_helper_main(argc - 1, argv + 1);
 	fputs(usage, stderr);

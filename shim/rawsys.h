@@ -12,6 +12,7 @@
 #include <errno.h>
 
 #if defined(__x86_64__)
+#define PGKG_HAVE_RAWSYS 1
 static inline long pgkg_raw6(long n, long a, long b, long c, long d, long e, long f)
 {
 	register long r10 __asm__("r10") = d;
@@ -26,6 +27,7 @@ static inline long pgkg_raw6(long n, long a, long b, long c, long d, long e, lon
 	return ret;
 }
 #elif defined(__aarch64__)
+#define PGKG_HAVE_RAWSYS 1
 static inline long pgkg_raw6(long n, long a, long b, long c, long d, long e, long f)
 {
 	register long x8 __asm__("x8") = n;
@@ -42,10 +44,11 @@ static inline long pgkg_raw6(long n, long a, long b, long c, long d, long e, lon
 			 : "memory", "cc");
 	return x0;
 }
-#else
+#elif !defined(PGKG_RAWSYS_OPTIONAL)
 #error "pgkillguard: add the raw system call sequence for this architecture to shim/rawsys.h"
 #endif
 
+#ifdef PGKG_HAVE_RAWSYS
 static inline long pgkg_raw(long n, long a, long b, long c, long d)
 {
 	return pgkg_raw6(n, a, b, c, d, 0, 0);
@@ -60,5 +63,6 @@ static inline long pgkg_raw_errno(long ret)
 	}
 	return ret;
 }
+#endif
 
 #endif

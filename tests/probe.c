@@ -16,6 +16,10 @@
  *   probe raw-kill PID SIG        the kill system call with no libc at all (inline asm)
  *   probe keep-errno PID SIG      kill() with errno preset to EILSEQ: prints "ok EILSEQ"
  *                                 when a successful call left errno alone
+ *   probe listener 0 0            try to install a seccomp filter with a listener of
+ *                                 our own (what a process escaping the guard would do)
+ *
+ * Built twice: dynamic (build/tests/probe) and static (build/tests/probe-static).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#define PGKG_RAWSYS_OPTIONAL 1	/* a 32-bit build has no raw-kill */
 #include "rawsys.h"
 
 static long do_call(const char *how, pid_t pid, int sig)
@@ -50,8 +58,10 @@ static long do_call(const char *how, pid_t pid, int sig)
 		return syscall(SYS_tgkill, pid, pid, sig);
 	if (!strcmp(how, "sys-sigqueue"))
 		return syscall(SYS_rt_sigqueueinfo, pid, sig, &info);
+#ifdef PGKG_HAVE_RAWSYS
 	if (!strcmp(how, "raw-kill"))
 		return pgkg_raw_errno(pgkg_raw(SYS_kill, pid, sig, 0, 0));
+#endif
 	if (!strcmp(how, "pidfd") || !strcmp(how, "sys-pidfd")) {
 		if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
 			return -1;
@@ -64,6 +74,13 @@ static long do_call(const char *how, pid_t pid, int sig)
 		if ((fd = open(path, O_RDONLY | O_DIRECTORY)) < 0)
 			return -1;
 		return syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+	}
+	if (!strcmp(how, "listener")) {
+		struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+		struct sock_fprog prog = {.len = 1, .filter = &allow};
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+			       &prog) < 0 ? -1 : 0;
 	}
 	fprintf(stderr, "probe: unknown call %s\n", how);
 	exit(2);

@@ -25,7 +25,7 @@ rewrite_case() {
 	run_capture "guarded_$as" bash -c "${tmpl//\{PID\}/$pid}"
 	t_is "$RC" 0 "$name: exits 0"
 	t_is "$(guard_lines)" 1 "$name: one pgkillguard line"
-	t_like "$ERR_TEXT" "^pgkillguard: kill -[0-9]+ ($pid \(|-- -$pid \(reaches $pid, )client backend pgkgtest@postgres, idle; cluster $D/data\) rewritten to pg_terminate_backend: exited after [0-9]+ ms; the cluster kept running$" \
+	t_like "$ERR_TEXT" "^pgkillguard: kill -[0-9]+ ($pid \(|-- -$pid \(reaches $pid, )client backend $PGKG_TEST_USER@postgres, idle; cluster $D/data\) rewritten to pg_terminate_backend: exited after [0-9]+ ms; the cluster kept running$" \
 		"$name: says what happened"
 	t_ok "$name: backend $pid gone" wait_gone "$pid" 3000
 	t_ok "$name: other session alive" alive "$W"

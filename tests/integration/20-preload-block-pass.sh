@@ -30,7 +30,7 @@ for aux in checkpointer "background writer" walwriter; do
 	block_case "$aux KILL" "$A" -KILL "$aux; cluster $D/data\) blocked by .*this is a server process"
 	block_case "$aux QUIT" "$A" -QUIT "$aux; cluster"
 done
-block_case "STOP to a backend" "$W" -STOP "client backend pgkgtest@postgres, idle; cluster .*stalls every session"
+block_case "STOP to a backend" "$W" -STOP "client backend $PGKG_TEST_USER@postgres, idle; cluster .*stalls every session"
 t_is "$(proc_state "$W")" S "STOP to a backend: not stopped"
 t_is "$(cluster_psql "$D" "select count(*) from pg_stat_activity where application_name='witness'")" 1 \
 	"the witness session is still connected"
