@@ -39,18 +39,23 @@ SHIM_COMMON_OBJ := $(SHIM_COMMON_SRC:%.c=$(B)/%.o)
 LIB_SRC  := shim/preload.c shim/helperlink.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 
-CLI_SRC  := shim/cli.c shim/explain.c shim/rewrite.c shim/helper.c shim/supervise.c
-CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+# Both programs share everything but main(): pgkillguard-shell is the one
+# that may be installed setuid root, so it carries no other subcommand.
+SUP_SRC  := shim/die.c shim/rewrite.c shim/supervise.c shim/shell.c
+SUP_OBJ  := $(SUP_SRC:%.c=$(B)/%.o)
+CLI_SRC  := shim/cli.c shim/explain.c shim/helper.c
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o) $(SUP_OBJ)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
-all: $(B)/libpgkillguard.so $(B)/pgkillguard
+all: $(B)/libpgkillguard.so $(B)/pgkillguard $(B)/pgkillguard-shell
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(B)/shim/rewrite.o $(B)/shim/helper.o $(B)/shim/cli.o $(B)/shim/supervise.o: CPPFLAGS_ALL += $(PQ_CFLAGS)
+$(B)/shim/rewrite.o $(B)/shim/helper.o $(B)/shim/cli.o $(B)/shim/supervise.o \
+$(B)/shim/shell.o: CPPFLAGS_ALL += $(PQ_CFLAGS)
 
 $(B)/default_policy.c: policy/pgkillguard.conf policy/embed.sh
 	@mkdir -p $(B)
@@ -64,6 +69,9 @@ $(B)/libpgkillguard.so: $(LIB_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ) shim/preload.m
 	    -o $@ $(LIB_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ) $(LDFLAGS)
 
 $(B)/pgkillguard: $(CLI_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ)
+	$(CC) $(CFLAGS_ALL) -pie $(LDHARDEN) -o $@ $^ $(LDFLAGS) -lpq -lseccomp
+
+$(B)/pgkillguard-shell: $(B)/shim/shellmain.o $(SUP_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ)
 	$(CC) $(CFLAGS_ALL) -pie $(LDHARDEN) -o $@ $^ $(LDFLAGS) -lpq -lseccomp
 
 $(B)/tests/%: tests/unit/%.c $(CORE_OBJ) $(SHIM_COMMON_OBJ) tests/tap.h
@@ -99,12 +107,14 @@ demo: deps all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR)/pgkillguard/policy.d
 	install -m 0755 $(B)/pgkillguard $(DESTDIR)$(BINDIR)/pgkillguard
+	install -m 0755 $(B)/pgkillguard-shell $(DESTDIR)$(BINDIR)/pgkillguard-shell
 	install -m 0644 $(B)/libpgkillguard.so $(DESTDIR)$(LIBDIR)/libpgkillguard.so
 	test -e $(DESTDIR)$(SYSCONFDIR)/pgkillguard/pgkillguard.conf || \
 	    install -m 0644 policy/pgkillguard.conf $(DESTDIR)$(SYSCONFDIR)/pgkillguard/pgkillguard.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/pgkillguard $(DESTDIR)$(LIBDIR)/libpgkillguard.so
+	rm -f $(DESTDIR)$(BINDIR)/pgkillguard $(DESTDIR)$(BINDIR)/pgkillguard-shell \
+	    $(DESTDIR)$(LIBDIR)/libpgkillguard.so
 
 clean:
 	rm -rf $(B)

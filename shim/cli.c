@@ -1,8 +1,6 @@
 /*
  * cli.c - `pgkillguard`: entry point, help, version, die() helpers.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +28,10 @@ static const char usage[] =
 	"        programs and raw system calls are checked too.  Not run as root,\n"
 	"        it sets no_new_privs: sudo cannot elevate inside.  Exit status and\n"
 	"        signals of COMMAND are passed through.\n"
+	"  shell [ARG...]\n"
+	"        Start the account's real shell (" PGKG_SYSCONFDIR "/pgkillguard/login-shell,\n"
+	"        default /bin/bash) under the enforced guard.  For guarded accounts,\n"
+	"        set the login shell to pgkillguard-shell (see README.md).\n"
 	"  check [FILE]\n"
 	"        Validate a policy file (default " PGKG_POLICY_PATH ").\n"
 	"        Prints FILE:LINE: message for every error; exit 0 valid, 1 not.\n"
@@ -39,45 +41,6 @@ static const char usage[] =
 	"  export LD_PRELOAD=libpgkillguard.so\n"
 	"Environment (ignored in setuid programs): PGKILLGUARD_POLICY=FILE,\n"
 	"PGKILLGUARD_HELPER=PATH (this command, for rewrites), PGKILLGUARD_SYSLOG=SOCKET.\n";
-
-static void vsay(const char *fmt, va_list ap, int err)
-{
-	fputs("pgkillguard: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	fputc('\n', stderr);
-}
-
-void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(fmt, ap, 0);
-	va_end(ap);
-	exit(2);
-}
-
-void die_errno(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(fmt, ap, err);
-	va_end(ap);
-	exit(2);
-}
-
-void warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(fmt, ap, 0);
-	va_end(ap);
-}
 
 int main(int argc, char **argv)
 {
@@ -97,6 +60,8 @@ int main(int argc, char **argv)
 		return pgkg_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "exec"))
 		return pgkg_cmd_exec(argc - 1, argv + 1);
+	if (!strcmp(cmd, "shell"))
+		return pgkg_login_shell(argc - 1, argv + 1);
 	if (!strcmp(cmd, "__rewrite-helper"))
 		return pgkg_helper_main(argc - 1, argv + 1);
 	fputs(usage, stderr);

@@ -149,7 +149,20 @@ static int send_fd(int sock, int fd)
 	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
 }
 
-static const int supervisor_ignores[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE};
+/* Terminal-generated signals reach the command's process group anyway. */
+static const int supervisor_ignores[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE};
+/* A hangup or a stop request for the session goes on to the command. */
+static const int supervisor_forwards[] = {SIGHUP, SIGTERM};
+static volatile pid_t forward_to;
+
+static void forward(int sig)
+{
+	int saved = errno;
+
+	if (forward_to > 0)
+		kill(forward_to, sig);
+	errno = saved;
+}
 
 static noreturn void child_main(int sock, char **cmd, const struct pgkg_exec_opts *o)
 {
@@ -159,10 +172,8 @@ static noreturn void child_main(int sock, char **cmd, const struct pgkg_exec_opt
 
 	for (size_t i = 0; i < sizeof(supervisor_ignores) / sizeof(int); i++)
 		signal(supervisor_ignores[i], SIG_DFL);
-	if (o->drop_to_user && o->drop_to_user(o->drop_ctx) < 0)
-		die_errno("cannot drop to the invoking user");
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
-		_exit(127);	/* the supervisor is already gone */
+	for (size_t i = 0; i < sizeof(supervisor_forwards) / sizeof(int); i++)
+		signal(supervisor_forwards[i], SIG_DFL);
 	if (!(ctx = build_filter(o->no_new_privs, &what)))
 		die_errno("%s", what);
 	if (seccomp_load(ctx) < 0)
@@ -172,8 +183,17 @@ static noreturn void child_main(int sock, char **cmd, const struct pgkg_exec_opt
 	close(fd);
 	close(sock);
 	seccomp_release(ctx);
-	execvp(cmd[0], cmd);
-	die_errno("%s", cmd[0]);
+	/* Only now: loading a filter without no_new_privs needs root. */
+	if (o->drop_to_user && o->drop_to_user(o->drop_ctx) < 0)
+		die_errno("cannot drop to the invoking user");
+	/* After any change of credentials, which clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		_exit(127);	/* the supervisor is already gone */
+	if (o->path)
+		execv(o->path, cmd);
+	else
+		execvp(cmd[0], cmd);
+	die_errno("%s", o->path ? o->path : cmd[0]);
 }
 
 /* ---- reading the caller ---- */
@@ -533,7 +553,9 @@ static int exit_like(int status)
 int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 {
 	static struct pgkg_guard_ws ws;
-	struct sup s = {.ws = &ws, .policy_path = o->policy_path, .policy_uid = getuid()};
+	/* setuid (login-shell wrapper): only a root-owned policy is trusted */
+	struct sup s = {.ws = &ws, .policy_path = o->policy_path,
+			.policy_uid = getauxval(AT_SECURE) ? 0 : getuid()};
 	int sv[2], status;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -548,6 +570,11 @@ int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 		child_main(sv[1], cmd, o);
 	}
 	close(sv[1]);
+	forward_to = s.child;
+	for (size_t i = 0; i < sizeof(supervisor_forwards) / sizeof(int); i++) {
+		struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
+		sigaction(supervisor_forwards[i], &sa, NULL);
+	}
 	prctl(PR_SET_DUMPABLE, 0);	/* no ptrace, no /proc/PID/mem for the guarded user */
 	if ((s.listener = recv_fd(sv[0])) < 0) {
 		while (waitpid(s.child, &status, 0) < 0 && errno == EINTR)

@@ -8,6 +8,7 @@
 
 struct pgkg_exec_opts {
 	const char *policy_path;	/* NULL: the system policy */
+	const char *path;		/* program to run; NULL: cmd[0], searched in PATH */
 	bool no_new_privs;		/* needed unless we hold CAP_SYS_ADMIN */
 	/* login-shell mode: become the invoking user in the child, before the filter */
 	int (*drop_to_user)(void *ctx);

@@ -26,8 +26,10 @@ guard_setup() {
 	G_DIR=$(mktemp -d /tmp/pgkg.bin.XXXXXX)
 	chmod 755 "$G_DIR"
 	cp "$top/build/libpgkillguard.so" "$top/build/pgkillguard" "$top/build/tests/probe" "$G_DIR/"
-	for f in probe-static probe32; do
-		[ ! -e "$top/build/tests/$f" ] || cp "$top/build/tests/$f" "$G_DIR/"
+	for f in probe-static probe32 pgkillguard-shell; do
+		for src in "$top/build/tests/$f" "$top/build/$f"; do
+			[ ! -e "$src" ] || cp "$src" "$G_DIR/"
+		done
 	done
 	G_LIB=$G_DIR/libpgkillguard.so
 	G_HELPER=$G_DIR/pgkillguard
