@@ -121,3 +121,6 @@ clean:
 
 .PHONY: all unit deps check demo install uninstall clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# Further targets (fuzzing, sanitizers, packaging, ...) live in mk/*.mk.
+include $(sort $(wildcard mk/*.mk))
