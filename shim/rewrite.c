@@ -12,9 +12,15 @@
  *  3. Success means the process is gone (pidfd readable), or for cancel,
  *     that pg_cancel_backend() said true.  Never a raw signal.
  *  4. Every step is bounded: connect_timeout, statement_timeout, the wait.
+ *  5. The usual case (the pid file's socket, peer or trust authentication)
+ *     speaks the protocol directly (pgwire.c); libpq is loaded (dlopen) only
+ *     for a policy conninfo, an environment that changes how libpq would
+ *     connect, or a server that asks for more than peer/trust.  Loading
+ *     libpq and its ~20 libraries costs ~4 ms on every helper start.
  */
 #include "rewrite.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -27,13 +33,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pgwire.h"
 #include "util.h"
 
 #define MAX_CONNS 8
 #define CONNECT_TIMEOUT_S "5"
+#define CONNECT_TIMEOUT_MS 5000
+#define STATEMENT_TIMEOUT_OPT "-c statement_timeout=10000"
+#define QUERY_TIMEOUT_MS 12000	/* the server gives up after 10 s */
 
+/* The libpq functions we use, resolved from libpq.so.5 on first need. */
+struct pq_api {
+	void *handle;
+	PGconn *(*connectdb_params)(const char *const *, const char *const *, int);
+	ConnStatusType (*status)(const PGconn *);
+	char *(*error_message)(const PGconn *);
+	void (*finish)(PGconn *);
+	PQnoticeReceiver (*set_notice_receiver)(PGconn *, PQnoticeReceiver, void *);
+	PGresult *(*exec_params)(PGconn *, const char *, int, const Oid *, const char *const *,
+				 const int *, const int *, int);
+	ExecStatusType (*result_status)(const PGresult *);
+	int (*ntuples)(const PGresult *);
+	char *(*getvalue)(const PGresult *, int, int);
+	char *(*result_error_field)(const PGresult *, int);
+	void (*clear)(PGresult *);
+};
+
+/* One cached connection: exactly one of pg (libpq) and wire (pgwire.c). */
 struct conn {
 	PGconn *pg;
+	struct pgkg_wire *wire;
 	pid_t postmaster;
 	uint64_t pm_starttime;
 	uid_t as_uid;
@@ -44,6 +73,7 @@ struct pgkg_rewriter {
 	const char *procroot;
 	struct conn conns[MAX_CONNS];
 	unsigned next_victim;
+	struct pq_api pq;	/* .handle NULL until libpq is needed */
 };
 
 static long long mono_ms(void)
@@ -63,10 +93,53 @@ struct pgkg_rewriter *pgkg_rewriter_new(const char *procroot)
 	return rw;
 }
 
-static void drop(struct conn *c)
+static bool sym(void *handle, const char *name, void *fn)
+{
+	void *p = dlsym(handle, name);
+
+	if (p)
+		memcpy(fn, &p, sizeof(p));	/* POSIX: a function pointer fits */
+	return p != NULL;
+}
+
+/* Load libpq once; 0, or -1 with the reason in err. */
+static int load_libpq(struct pgkg_rewriter *rw, char *err, size_t errcap)
+{
+	struct pq_api *a = &rw->pq;
+	void *h;
+
+	if (a->handle)
+		return 0;
+	if (!(h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL))) {
+		snprintf(err, errcap, "cannot load libpq: %s", dlerror());
+		return -1;
+	}
+	if (!sym(h, "PQconnectdbParams", &a->connectdb_params) || !sym(h, "PQstatus", &a->status) ||
+	    !sym(h, "PQerrorMessage", &a->error_message) || !sym(h, "PQfinish", &a->finish) ||
+	    !sym(h, "PQsetNoticeReceiver", &a->set_notice_receiver) ||
+	    !sym(h, "PQexecParams", &a->exec_params) ||
+	    !sym(h, "PQresultStatus", &a->result_status) || !sym(h, "PQntuples", &a->ntuples) ||
+	    !sym(h, "PQgetvalue", &a->getvalue) ||
+	    !sym(h, "PQresultErrorField", &a->result_error_field) || !sym(h, "PQclear", &a->clear)) {
+		snprintf(err, errcap, "cannot load libpq: %s", dlerror());
+		dlclose(h);
+		memset(a, 0, sizeof(*a));
+		return -1;
+	}
+	a->handle = h;
+	return 0;
+}
+
+static bool conn_ok(const struct pgkg_rewriter *rw, const struct conn *c)
+{
+	return c->wire ? pgkg_wire_ok(c->wire) : c->pg && rw->pq.status(c->pg) == CONNECTION_OK;
+}
+
+static void drop(struct pgkg_rewriter *rw, struct conn *c)
 {
 	if (c->pg)
-		PQfinish(c->pg);
+		rw->pq.finish(c->pg);
+	pgkg_wire_close(c->wire);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -75,7 +148,9 @@ void pgkg_rewriter_free(struct pgkg_rewriter *rw)
 	if (!rw)
 		return;
 	for (int i = 0; i < MAX_CONNS; i++)
-		drop(&rw->conns[i]);
+		drop(rw, &rw->conns[i]);
+	if (rw->pq.handle)
+		dlclose(rw->pq.handle);
 	free(rw);
 }
 
@@ -103,7 +178,7 @@ static struct conn *find(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req
 {
 	for (int i = 0; i < MAX_CONNS; i++) {
 		struct conn *c = &rw->conns[i];
-		if (c->pg && c->postmaster == req->postmaster &&
+		if ((c->pg || c->wire) && c->postmaster == req->postmaster &&
 		    c->pm_starttime == req->pm_starttime && c->as_uid == acting_uid(req) &&
 		    strcmp(c->conninfo, req->conninfo) == 0)
 			return c;
@@ -121,120 +196,232 @@ static gid_t postmaster_gid(const struct pgkg_rewriter *rw, pid_t pm)
 	return stat(path, &st) == 0 ? st.st_gid : getegid();
 }
 
-static PGconn *open_as(const char *const *keys, const char *const *vals, uid_t uid, gid_t gid)
+/* One connection attempt: what it needs and what it got. */
+struct attempt {
+	struct pgkg_rewriter *rw;
+	const struct pgkg_rw_req *req;
+	const char *dbname;
+	const char *user;	/* NULL: libpq's default */
+	PGconn *pg;
+	struct pgkg_wire *wire;
+	int wire_err;		/* -EPROTONOSUPPORT: the server wants libpq */
+	char *err;
+	size_t errcap;
+};
+
+/* Run fn with the effective ids of the cluster's owner (root only). */
+static int as_owner(uid_t uid, gid_t gid, void (*fn)(struct attempt *), struct attempt *a)
 {
 	bool switch_ids = geteuid() == 0 && uid != 0;
 	gid_t saved_gid = getegid();
-	PGconn *pg;
 
 	/* SO_PEERCRED records the effective ids at connect(): peer auth sees uid. */
 	if (switch_ids && (setegid(gid) < 0 || seteuid(uid) < 0)) {
 		if ((geteuid() != 0 && seteuid(0) < 0) || setegid(saved_gid) < 0)
 			abort();
-		return NULL;
+		snprintf(a->err, a->errcap, "cannot act as uid %u", (unsigned)uid);
+		return -1;
 	}
-	pg = PQconnectdbParams(keys, vals, 1);
+	fn(a);
 	if (switch_ids && (seteuid(0) < 0 || setegid(saved_gid) < 0))
 		abort();	/* cannot regain root: never continue half-privileged */
-	return pg;
+	return 0;
 }
 
-static PGconn *connect_cluster(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
-			       const char *dbname, char *err, size_t errcap)
+static void connect_wire(struct attempt *a)
+{
+	char path[PGKG_PATH_MAX + 96];
+	const char *params[] = {"user", a->user, "database", a->dbname,
+				"application_name", "pgkillguard", "options", STATEMENT_TIMEOUT_OPT,
+				NULL};
+
+	snprintf(path, sizeof(path), "%s/%d/root%s/.s.PGSQL.%d", a->rw->procroot,
+		 a->req->postmaster, a->req->sockdir, a->req->port);
+	a->wire = pgkg_wire_connect(path, params, CONNECT_TIMEOUT_MS, &a->wire_err, a->err,
+				    a->errcap);
+}
+
+static void connect_libpq(struct attempt *a)
 {
 	char host[PGKG_PATH_MAX + 64], port[16];
-	struct passwd *pw = NULL;
-	uid_t uid = acting_uid(req);
+	const struct pgkg_rw_req *req = a->req;
 	const char *keys[9], *vals[9];
 	int n = 0;
-	PGconn *pg;
 
-	snprintf(host, sizeof(host), "%s/%d/root%s", rw->procroot, req->postmaster, req->sockdir);
+	snprintf(host, sizeof(host), "%s/%d/root%s", a->rw->procroot, req->postmaster, req->sockdir);
 	snprintf(port, sizeof(port), "%d", req->port);
 	if (req->conninfo[0]) {
 		keys[n] = "dbname", vals[n++] = req->conninfo;	/* expanded: may say anything */
 	} else {
 		keys[n] = "host", vals[n++] = host;
 		keys[n] = "port", vals[n++] = port;
-		keys[n] = "dbname", vals[n++] = dbname;
-		if (geteuid() == 0 && (pw = getpwuid(uid)) != NULL)
-			keys[n] = "user", vals[n++] = pw->pw_name;
+		keys[n] = "dbname", vals[n++] = a->dbname;
+		if (a->user)
+			keys[n] = "user", vals[n++] = a->user;
 	}
 	keys[n] = "application_name", vals[n++] = "pgkillguard";
 	keys[n] = "connect_timeout", vals[n++] = CONNECT_TIMEOUT_S;
-	keys[n] = "options", vals[n++] = "-c statement_timeout=10000";
+	keys[n] = "options", vals[n++] = STATEMENT_TIMEOUT_OPT;
 	keys[n] = NULL, vals[n] = NULL;
+	a->pg = a->rw->pq.connectdb_params(keys, vals, 1);
+	if (a->pg && a->rw->pq.status(a->pg) == CONNECTION_OK)
+		return;
+	snprintf(a->err, a->errcap, "%s", a->pg ? a->rw->pq.error_message(a->pg) : "out of memory");
+	a->rw->pq.finish(a->pg);
+	a->pg = NULL;
+}
+
+/* Would libpq connect differently from the plain socket + peer/trust login
+ * pgwire.c does?  Then let libpq do it. */
+static bool needs_libpq(const struct pgkg_rw_req *req)
+{
+	static const char *const env[] = {"PGSERVICE", "PGREQUIREPEER", "PGCHANNELBINDING",
+					  "PGREQUIREAUTH", "PGGSSENCMODE", "PGSSLMODE",
+					  "PGTARGETSESSIONATTRS", NULL};
+
+	if (req->conninfo[0])
+		return true;
+	for (const char *const *e = env; *e; e++) {
+		const char *v = secure_getenv(*e);
+		if (v && *v)
+			return true;
+	}
+	return false;
+}
+
+/* The role to log in as: the owner's name for root; else $PGUSER or our
+ * own name, as libpq would choose.  False when there is none. */
+static bool login_name(uid_t uid, char *out, size_t cap)
+{
+	const char *env = secure_getenv("PGUSER");
+	struct passwd *pw;
+
+	if (geteuid() != 0 && env && *env)
+		return pgkg_strlcpy(out, env, cap) < cap;
+	pw = getpwuid(geteuid() == 0 ? uid : geteuid());
+	return pw && pgkg_strlcpy(out, pw->pw_name, cap) < cap;
+}
+
+/* Connect to req's cluster as the acting user: 0 with c->pg or c->wire set, or -1. */
+static int connect_cluster(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
+			   const char *dbname, struct conn *c, char *err, size_t errcap)
+{
+	struct attempt a = {.rw = rw, .req = req, .dbname = dbname, .err = err, .errcap = errcap};
+	uid_t uid = acting_uid(req);
+	gid_t gid = postmaster_gid(rw, req->postmaster);
+	char user[256];
+	bool named = login_name(uid, user, sizeof(user));
+
 	if (!req->conninfo[0] && !req->sockdir[0]) {
 		snprintf(err, errcap, "the pid file names no Unix socket directory");
-		return NULL;
+		return -1;
 	}
-	pg = open_as(keys, vals, uid, postmaster_gid(rw, req->postmaster));
-	if (pg && PQstatus(pg) == CONNECTION_OK)
-		return pg;
-	snprintf(err, errcap, "%s", pg ? PQerrorMessage(pg) : "out of memory");
-	PQfinish(pg);
-	return NULL;
+	if (named && !needs_libpq(req)) {
+		a.user = user;
+		if (as_owner(uid, gid, connect_wire, &a) < 0)
+			return -1;
+		if ((c->wire = a.wire) != NULL)
+			return 0;
+		if (a.wire_err != -EPROTONOSUPPORT)
+			return -1;
+	}
+	a.user = named && geteuid() == 0 ? user : NULL;	/* others: libpq's own default */
+	if (load_libpq(rw, err, errcap) < 0 || as_owner(uid, gid, connect_libpq, &a) < 0)
+		return -1;
+	c->pg = a.pg;
+	return c->pg ? 0 : -1;
 }
 
 static struct conn *get_conn(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
 			     struct pgkg_rw_rep *rep)
 {
-	struct conn *c = find(rw, req);
+	struct conn *c = find(rw, req), fresh = {0};
 	char err[sizeof(rep->detail)] = "";
-	PGconn *pg;
+	int r;
 
-	if (c && PQstatus(c->pg) == CONNECTION_OK)
+	if (c && conn_ok(rw, c))
 		return c;
 	if (c)
-		drop(c);
-	pg = connect_cluster(rw, req, "postgres", err, sizeof(err));
-	if (!pg && strstr(err, "does not exist"))
-		pg = connect_cluster(rw, req, "template1", err, sizeof(err));
-	if (!pg) {
+		drop(rw, c);
+	r = connect_cluster(rw, req, "postgres", &fresh, err, sizeof(err));
+	if (r < 0 && strstr(err, "does not exist"))
+		r = connect_cluster(rw, req, "template1", &fresh, err, sizeof(err));
+	if (r < 0) {
 		set_detail(rep, PGKG_RW_NOCONN, err);
 		return NULL;
 	}
 	c = &rw->conns[rw->next_victim++ % MAX_CONNS];
-	drop(c);
-	*c = (struct conn){.pg = pg, .postmaster = req->postmaster,
-			   .pm_starttime = req->pm_starttime, .as_uid = acting_uid(req)};
+	drop(rw, c);
+	*c = fresh;
+	c->postmaster = req->postmaster;
+	c->pm_starttime = req->pm_starttime;
+	c->as_uid = acting_uid(req);
 	pgkg_strlcpy(c->conninfo, req->conninfo, sizeof(c->conninfo));
 	return c;
 }
 
+struct notice_sink {
+	const struct pq_api *pq;
+	struct pgkg_rw_rep *rep;
+};
+
 /* WARNINGs such as "PID 123 is not a PostgreSQL backend process". */
 static void capture_notice(void *arg, const PGresult *res)
 {
-	struct pgkg_rw_rep *rep = arg;
-	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	struct notice_sink *sink = arg;
+	const char *m = sink->pq->result_error_field(res, PG_DIAG_MESSAGE_PRIMARY);
 
 	if (m)
-		pgkg_strlcpy(rep->detail, m, sizeof(rep->detail));
+		pgkg_strlcpy(sink->rep->detail, m, sizeof(sink->rep->detail));
 }
 
 /* 1: true, 0: false, -1: error (detail set). */
-static int call_function(PGconn *pg, const struct pgkg_rw_req *req, struct pgkg_rw_rep *rep)
+static int call_libpq(const struct pq_api *pq, PGconn *pg, const struct pgkg_rw_req *req,
+		      struct pgkg_rw_rep *rep)
 {
 	const char *sql = req->op == PGKG_RW_CANCEL ? "SELECT pg_catalog.pg_cancel_backend($1)"
 						    : "SELECT pg_catalog.pg_terminate_backend($1)";
+	struct notice_sink sink = {.pq = pq, .rep = rep};
 	char pidbuf[16];
 	const char *params[1] = {pidbuf};
 	PGresult *res;
 	int r = -1;
 
 	snprintf(pidbuf, sizeof(pidbuf), "%d", req->target);
-	PQsetNoticeReceiver(pg, capture_notice, rep);
-	res = PQexecParams(pg, sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		r = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	pq->set_notice_receiver(pg, capture_notice, &sink);
+	res = pq->exec_params(pg, sql, 1, NULL, params, NULL, NULL, 0);
+	if (pq->result_status(res) == PGRES_TUPLES_OK && pq->ntuples(res) == 1)
+		r = strcmp(pq->getvalue(res, 0, 0), "t") == 0;
 	else
 		set_detail(rep, PGKG_RW_REFUSED,
-			   PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-				   ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-				   : PQerrorMessage(pg));
-	PQclear(res);
-	PQsetNoticeReceiver(pg, NULL, NULL);
+			   pq->result_error_field(res, PG_DIAG_MESSAGE_PRIMARY)
+				   ? pq->result_error_field(res, PG_DIAG_MESSAGE_PRIMARY)
+				   : pq->error_message(pg));
+	pq->clear(res);
+	pq->set_notice_receiver(pg, NULL, NULL);
 	return r;
+}
+
+/* The same over pgwire.c: the pid is an integer we print, nothing to quote. */
+static int call_wire(struct pgkg_wire *w, const struct pgkg_rw_req *req, struct pgkg_rw_rep *rep)
+{
+	char sql[96], err[sizeof(rep->detail)] = "";
+	int r;
+
+	snprintf(sql, sizeof(sql), "SELECT pg_catalog.%s(%d)",
+		 req->op == PGKG_RW_CANCEL ? "pg_cancel_backend" : "pg_terminate_backend",
+		 (int)req->target);
+	r = pgkg_wire_query_bool(w, sql, QUERY_TIMEOUT_MS, err, sizeof(err), rep->detail,
+				 sizeof(rep->detail));
+	if (r < 0)
+		set_detail(rep, PGKG_RW_REFUSED, err);
+	return r;
+}
+
+static int call_function(struct pgkg_rewriter *rw, struct conn *c, const struct pgkg_rw_req *req,
+			 struct pgkg_rw_rep *rep)
+{
+	return c->wire ? call_wire(c->wire, req, rep) : call_libpq(&rw->pq, c->pg, req, rep);
 }
 
 static bool gone_by_proc(const char *procroot, pid_t pid)
@@ -294,9 +481,9 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
 		if (!(c = get_conn(rw, req, rep)))
 			break;
-		r = call_function(c->pg, req, rep);
-		if (r < 0 && PQstatus(c->pg) != CONNECTION_OK)
-			drop(c);	/* a stale cached connection: once more */
+		r = call_function(rw, c, req, rep);
+		if (r < 0 && !conn_ok(rw, c))
+			drop(rw, c);	/* a stale cached connection: once more */
 		else
 			break;
 	}
