@@ -405,6 +405,34 @@ static bool targets_supervisor(const struct sup *s, const struct call_args *a)
 	return a->pid == s->self;
 }
 
+/*
+ * The common case first: a call by process id to a process that is not a
+ * server (pgkg_guard_quick_pass: one read of /proc/PID/comm) is CONTINUE,
+ * without reading the caller's status and stat or resolving the call's name
+ * (~35 -> ~11 us per guarded kill()).  Native calls whose first argument is
+ * a process, not a thread: tkill, and other ABIs, take the full path.
+ */
+static bool quick_pass(const struct sup *s, const struct seccomp_notif *req)
+{
+	const __u64 *x = req->data.args;
+	long pid;
+	int sig;
+
+	if (req->data.arch != (__u32)seccomp_arch_native())
+		return false;
+	switch (req->data.nr) {
+	case SYS_kill: case SYS_rt_sigqueueinfo:
+		pid = (int)x[0], sig = (int)x[1];
+		break;
+	case SYS_tgkill: case SYS_rt_tgsigqueueinfo:
+		pid = (int)x[0], sig = (int)x[2];
+		break;
+	default:
+		return false;
+	}
+	return pid > 0 && pid != s->self && pgkg_guard_quick_pass(procroot, pid, sig, (pid_t)req->pid);
+}
+
 /* Decide one call; fill resp (CONTINUE, 0, or an error). */
 static void handle(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
@@ -414,6 +442,8 @@ static void handle(struct sup *s, const struct seccomp_notif *req, struct seccom
 
 	resp->id = req->id;
 	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	if (quick_pass(s, req))
+		return;
 	fill_guard(s, &g);
 	if (read_caller(req->pid, &s->caller, &g) < 0 || !decode(req, &a, s->caller.tgid))
 		return;		/* caller gone or not a guarded call: nothing to protect */
