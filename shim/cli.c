@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "enable.h"
 #include "guard.h"
 #include "supervise.h"
 
@@ -35,6 +36,18 @@ static const char usage[] =
 	"  check [FILE]\n"
 	"        Validate a policy file (default " PGKG_POLICY_PATH ").\n"
 	"        Prints FILE:LINE: message for every error; exit 0 valid, 1 not.\n"
+	"  enable --system | --login-shells [--group GROUP] [--library PATH] [--root DIR]\n"
+	"        Turn the library on: --system adds it to /etc/ld.so.preload (every\n"
+	"        process), --login-shells writes /etc/profile.d/pgkillguard.sh\n"
+	"        (interactive login shells, of GROUP only if given).  First loads the\n"
+	"        library into a test process and checks the policy; files are\n"
+	"        replaced atomically, other ld.so.preload entries kept.\n"
+	"  disable --system | --login-shells | --all [--root DIR]\n"
+	"        Remove only pgkillguard's entries; works with the library gone.\n"
+	"  status [--library PATH] [--root DIR]\n"
+	"        What is enabled where, and whether each file named exists; exit 1\n"
+	"        if a preloaded file is missing.  --root DIR: work on the files under\n"
+	"        DIR (also PGKILLGUARD_ROOT) instead of /.\n"
 	"  --help, --version\n"
 	"\n"
 	"To guard a login shell, preload the library in it:\n"
@@ -62,6 +75,14 @@ int main(int argc, char **argv)
 		return pgkg_cmd_exec(argc - 1, argv + 1);
 	if (!strcmp(cmd, "shell"))
 		return pgkg_login_shell(argc - 1, argv + 1);
+	if (!strcmp(cmd, "enable"))
+		return pgkg_cmd_enable(argc - 1, argv + 1);
+	if (!strcmp(cmd, "disable"))
+		return pgkg_cmd_disable(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return pgkg_cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "__preload-test"))
+		return pgkg_preload_test_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "__rewrite-helper"))
 		return pgkg_helper_main(argc - 1, argv + 1);
 	fputs(usage, stderr);
