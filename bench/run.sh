@@ -115,16 +115,18 @@ machine() {
 
 # ------------------------------------------------------- process start-up
 
-# hf TAG RUNS CMD... : hyperfine -N over the commands, three rounds with the
-#   order rotating; print the median ms of each command, in order.
+# hf TAG ROUNDS RUNS CMD... : hyperfine -N over the commands, ROUNDS rounds
+#   of RUNS runs each, the order rotating (so that a burst of other work on
+#   the machine does not land on one command only); print the median ms of
+#   each command over all its runs, in order.
 hf() {
-	local tag=$1 runs=$2 round i n; shift 2
+	local tag=$1 rounds=$2 runs=$3 round i n; shift 3
 	local -a cmds=("$@") order
 	n=${#cmds[@]}
-	for round in 0 1 2; do
+	for round in $(seq 0 $((rounds - 1))); do
 		order=()
 		for i in $(seq 0 $((n - 1))); do order+=("${cmds[$(((i + round) % n))]}"); done
-		hyperfine -N --style basic --warmup 30 --runs "$runs" \
+		hyperfine -N --style basic --warmup 10 --runs "$runs" \
 			--export-json "$WORK/$tag.$round.json" "${order[@]}" >"$WORK/$tag.$round.log" 2>&1 ||
 			{ cat "$WORK/$tag.$round.log" >&2; return 1; }
 	done
@@ -141,26 +143,26 @@ hf() {
 }
 
 fig_startup() {
-	local runs=300 r lib empty none
+	local rounds=10 runs=100 r lib empty none
 	local -a m
 	if ! command -v hyperfine >/dev/null; then
 		row "process start-up with the library preloaded (\`/bin/true\`)" "empty preloaded .so" \
 			"not measured: hyperfine missing" "" "ratio ≤ 1.10" "—"
 		return
 	fi
-	mapfile -t m < <(hf startup $runs "$PE $EMPTY /bin/true" "$PE $LIB /bin/true" "$PE - /bin/true")
+	mapfile -t m < <(hf startup $rounds $runs "$PE $EMPTY /bin/true" "$PE $LIB /bin/true" "$PE - /bin/true")
 	[ ${#m[@]} = 3 ] || return 1
 	empty=${m[0]} lib=${m[1]} none=${m[2]}
-	cmd "hyperfine -N --warmup 30 --runs $runs '\$PE \$EMPTY /bin/true' '\$PE \$LIB /bin/true' '\$PE - /bin/true'   # 3 rounds, the order rotating; all runs pooled"
+	cmd "hyperfine -N --warmup 10 --runs $runs '\$PE \$EMPTY /bin/true' '\$PE \$LIB /bin/true' '\$PE - /bin/true'   # $rounds rounds, the order rotating; all runs pooled"
 	r=$(calc "$lib / $empty")
 	row "process start-up with the library preloaded (\`/bin/true\`)" \
 		"$(calc "$empty") ms (empty preloaded .so)" "$(calc "$lib") ms" "$r" "ratio ≤ 1.10" \
 		"$(yesno le "$r" 1.10)"
-	note "Start-up without any preload: $(calc "$none") ms; $((3 * runs)) runs per arm."
+	note "Start-up without any preload: $(calc "$none") ms; $((rounds * runs)) runs per arm."
 	# why the rewrite helper does not link libpq, and what its program costs to start
-	mapfile -t m < <(hf helper 100 "$PE - $B/bench/nolinkpq" "$PE - $B/bench/linkpq" "$PE - $HELPER --version")
+	mapfile -t m < <(hf helper 5 60 "$PE - $B/bench/nolinkpq" "$PE - $B/bench/linkpq" "$PE - $HELPER --version")
 	[ ${#m[@]} = 3 ] || return 1
-	cmd "hyperfine -N --warmup 30 --runs 100 '\$PE - build/bench/nolinkpq' '\$PE - build/bench/linkpq' '\$PE - \$HELPER --version'   # 3 rounds, rotating"
+	cmd "hyperfine -N --warmup 10 --runs 60 '\$PE - build/bench/nolinkpq' '\$PE - build/bench/linkpq' '\$PE - \$HELPER --version'   # 5 rounds, rotating"
 	row "start-up of a program that links libpq (what the rewrite helper no longer pays)" \
 		"$(calc "${m[0]}") ms (the same program without libpq)" "$(calc "${m[1]}") ms" \
 		"$(calc "${m[1]} / ${m[0]}")" "report it" "—"
