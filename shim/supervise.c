@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -52,6 +53,13 @@
 #endif
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+/* Linux 6.6: wake the supervisor on the caller's CPU, and the caller on ours. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
 static const char procroot[] = "/proc";
@@ -606,7 +614,12 @@ int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 		sigaction(supervisor_forwards[i], &sa, NULL);
 	}
 	prctl(PR_SET_DUMPABLE, 0);	/* no ptrace, no /proc/PID/mem for the guarded user */
-	if ((s.listener = recv_fd(sv[0])) < 0) {
+	s.listener = recv_fd(sv[0]);
+	/* A guarded call waits for us: hand over the CPU instead of waking us on
+	 * another one (~25 -> ~6 us a round trip; older kernels say EINVAL). */
+	if (s.listener >= 0)
+		ioctl(s.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	if (s.listener < 0) {
 		while (waitpid(s.child, &status, 0) < 0 && errno == EINTR)
 			;
 		return exit_like(status);	/* the child said why */
