@@ -417,8 +417,8 @@ static bool targets_supervisor(const struct sup *s, const struct call_args *a)
  * The common case first: a call by process id to a process that is not a
  * server (pgkg_guard_quick_pass: one read of /proc/PID/comm) is CONTINUE,
  * without reading the caller's status and stat or resolving the call's name
- * (~35 -> ~11 us per guarded kill()).  Native calls whose first argument is
- * a process, not a thread: tkill, and other ABIs, take the full path.
+ * (~25 us less per guarded kill()).  Native calls whose first argument is a
+ * process, not a thread: tkill, and other ABIs, take the full path.
  */
 static bool quick_pass(const struct sup *s, const struct seccomp_notif *req)
 {
