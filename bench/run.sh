@@ -218,7 +218,9 @@ fig_kill() {
 
 # ------------------------------------------------------------ resident memory
 
-# rss_of ARG : start `preload-exec ARG /bin/sleep 30`, print "VmRSS libRss libPrivateDirty" (kB).
+# rss_of ARG : start `preload-exec ARG /bin/sleep 30`, print "VmRSS libRss libAnon" (kB):
+#   the library's copied-on-write (anonymous) pages are what each process adds;
+#   the rest of its resident pages are page cache, shared by every process.
 rss_of() {
 	local pid i exe
 	"$PE" "$1" /bin/sleep 30 &
@@ -233,7 +235,7 @@ rss_of() {
 	awk -v lib="$LIB" '
 		/^[0-9a-f]+-[0-9a-f]+ / { inlib = ($NF == lib) }
 		inlib && /^Rss:/ { rss += $2 }
-		inlib && /^Private_Dirty:/ { pd += $2 }
+		inlib && /^Anonymous:/ { pd += $2 }
 		END { printf "%d %d\n", rss, pd }' "/proc/$pid/smaps"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -247,17 +249,17 @@ fig_rss() {
 		read -r l a b < <(rss_of "$LIB")
 		with+=("$l") librss+=("$a") libpd+=("$b")
 	done
-	cmd "\$PE - /bin/sleep 30 & ; \$PE \$LIB /bin/sleep 30 &   # then VmRSS from /proc/PID/status, the library's Rss and Private_Dirty from /proc/PID/smaps; 7 of each"
+	cmd "\$PE - /bin/sleep 30 & ; \$PE \$LIB /bin/sleep 30 &   # then VmRSS from /proc/PID/status, the library's Rss and Anonymous from /proc/PID/smaps; 7 of each"
 	local w wo r p
 	w=$(printf '%s\n' "${with[@]}" | median)
 	wo=$(printf '%s\n' "${without[@]}" | median)
 	r=$(printf '%s\n' "${librss[@]}" | median)
 	p=$(printf '%s\n' "${libpd[@]}" | median)
 	row "resident memory added to a process by the preload library" "$wo kB VmRSS (\`sleep\`, no preload)" \
-		"+$(calc "$w - $wo") kB VmRSS; the library's mappings: $r kB resident, $p kB private" \
+		"+$(calc "$w - $wo") kB VmRSS; the library's mappings: $r kB resident, of which $p kB private to the process" \
 		"$(calc "$w / $wo")" "report it" "—"
-	note "Memory: the library's resident pages other than the private ones are shared page cache;" \
-		"what each process really adds is the private (dirty) part."
+	note "Memory: the library's resident pages other than its private (copied-on-write, *Anonymous*)" \
+		"ones are page cache shared by every process; VmRSS also counts what ld.so and libc touch for it."
 }
 
 # ------------------------------------------------------------------ clusters
@@ -340,8 +342,8 @@ fig_single() {
 		done
 	done
 	close_sessions "$D" one
-	cmd "\$DRV gone \$PID -- env LD_PRELOAD=\$LIB PGKILLGUARD_HELPER=\$HELPER $KILL -9 \$PID   # as root (the driver sets the environment itself, without env)"
-	cmd "\$DRV gone --user \$OWNER \$PID -- \$BINDIR/psql -X -At -q -h \$D/sock -p \$PORT -d postgres -c 'select pg_terminate_backend(\$PID)'"
+	cmd "\$DRV gone --timeout-ms 30000 --set LD_PRELOAD=\$LIB --set PGKILLGUARD_HELPER=\$HELPER --log F \$PID -- $KILL -9 \$PID   # as root"
+	cmd "\$DRV gone --timeout-ms 30000 --user \$OWNER --unset LD_PRELOAD --log F \$PID -- \$BINDIR/psql -X -At -q -h \$D/sock -p \$PORT -d postgres -c 'select pg_terminate_backend(\$PID)'"
 	g=$(median <"$WORK/single.guard")
 	p=$(median <"$WORK/single.psql")
 	row "\`kill -9\` of an idle backend until it is gone (rewrite, fresh process)" \
@@ -381,8 +383,8 @@ fig_pkill() {
 		done
 	done
 	cmd "PGUSER=benchpk open_idle_sessions \$D pk 200   # tests/lib/cluster.sh; a role of its own makes the title unique"
-	cmd "\$DRV gone \$PIDS -- env LD_PRELOAD=\$LIB PGKILLGUARD_HELPER=\$HELPER $PKILL -9 -u \$OWNER -f '^postgres: benchpk '   # as root"
-	cmd "\$DRV gone --user \$OWNER \$PIDS -- \$BINDIR/psql ... -c \"select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = 'benchpk'\""
+	cmd "\$DRV gone --timeout-ms 30000 --set LD_PRELOAD=\$LIB --set PGKILLGUARD_HELPER=\$HELPER --log F \$PID1,...,\$PID200 -- $PKILL -9 -u \$OWNER -f '^postgres: benchpk '   # as root"
+	cmd "\$DRV gone --timeout-ms 30000 --user \$OWNER --unset LD_PRELOAD --log F \$PID1,...,\$PID200 -- \$BINDIR/psql -X -At -q -h \$D/sock -p \$PORT -d postgres -c \"select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = 'benchpk'\""
 	g=$(median <"$WORK/pkill.guard")
 	p=$(median <"$WORK/pkill.psql")
 	crashes=$(crash_restarts "$D")
