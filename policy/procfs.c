@@ -11,6 +11,8 @@
  *     hold big buffers are noinline so their frames never add up.
  *  5. MUST fail closed: a server-named process we cannot inspect is
  *     reported (unverified), never silently waved through.
+ *  6. A zombie is never protected: it has already exited, a signal to it
+ *     does nothing, and its pid stays taken until its parent reaps it.
  */
 #include "procfs.h"
 
@@ -470,7 +472,7 @@ int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out)
 	if (r < 0)
 		return r;
 	out->st.pid = pid;
-	if (!pgkg_is_server_name(out->st.comm))
+	if (!pgkg_is_server_name(out->st.comm) || out->st.state == 'Z' || out->st.state == 'X')
 		return 0;
 	r = fill_uid(procroot, pid, &out->st);
 	if (r < 0)

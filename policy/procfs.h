@@ -84,7 +84,8 @@ struct pgkg_target {
 /*
  * Classify pid: the postmaster, a child of a postmaster (kind from its title)
  * or not protected (kind NONE).  Reads /proc/PID/stat first and stops there
- * when comm is not a server name.  Returns 0, or -ESRCH if pid is gone.
+ * when comm is not a server name or the process is a zombie (a signal to a
+ * zombie does nothing).  Returns 0, or -ESRCH if pid is gone.
  * When the parent is server-named but cannot be checked (-EACCES), kind is
  * PGKG_KIND_UNKNOWN_CHILD and unverified is set (fail closed).
  */
