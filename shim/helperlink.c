@@ -6,6 +6,12 @@
  *  2. The child between vfork() and execve() runs with every signal blocked
  *     and calls nothing but dup2/fcntl/execve/_exit.
  *  3. Every wait is bounded (the request's timeout plus a margin).
+ *  4. The cached descriptor lives in the program's fd table: the program may
+ *     close it, dup2() over it (bash: exec 4>file) or, from a vfork() child,
+ *     leave behind a number that means something else in the parent.  Before
+ *     each use it MUST still be the socket we made (same device and inode);
+ *     if not, forget it and never close it.  It never stays on fd 0, 1 or 2,
+ *     where a program with those closed would write into it.
  */
 #include "helperlink.h"
 
@@ -15,6 +21,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +37,8 @@ extern char **environ;
 
 static int cached_fd = -1;
 static pid_t cached_owner;
+static dev_t cached_dev;	/* what cached_fd was when we cached it */
+static ino_t cached_ino;
 static int busy;
 
 static void fail(struct pgkg_rw_rep *rep, const char *what, const char *path, int err)
@@ -163,12 +172,23 @@ static int exchange(int fd, const struct pgkg_rw_req *req, int pidfd, struct pgk
 	return r ? r : recv_rep(fd, req->timeout_ms, rep);
 }
 
+/* Is fd still the socket we cached (not closed or replaced by the program)? */
+static bool still_ours(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == cached_dev &&
+	       st.st_ino == cached_ino;
+}
+
 /* Take the cached helper if this process owns it and nobody is using it. */
 static int take_cached(pid_t self, bool *mine)
 {
 	*mine = !__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE);
 	if (!*mine)
 		return -1;
+	if (cached_fd >= 0 && !still_ours(cached_fd))
+		cached_fd = -1;		/* the number is the program's now: forget it */
 	if (cached_fd >= 0 && cached_owner != self) {
 		close(cached_fd);	/* inherited across fork(): the parent's */
 		cached_fd = -1;
@@ -176,12 +196,36 @@ static int take_cached(pid_t self, bool *mine)
 	return cached_fd;
 }
 
+/* fd, moved above 2 if it is on stdin/stdout/stderr (closed by the program). */
+static int above_stdio(int fd)
+{
+	int moved;
+
+	if (fd > 2 || (moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return fd;
+	close(fd);
+	return moved;
+}
+
+/* Cache fd (or nothing, when fd < 0) for this process. */
 static void give_back(bool mine, int fd, pid_t self)
 {
+	struct stat st;
+
 	if (!mine) {
 		if (fd >= 0)
 			close(fd);
 		return;
+	}
+	if (fd >= 0) {
+		fd = above_stdio(fd);
+		if (fstat(fd, &st) == 0) {
+			cached_dev = st.st_dev;
+			cached_ino = st.st_ino;
+		} else {
+			close(fd);
+			fd = -1;
+		}
 	}
 	cached_fd = fd;
 	cached_owner = self;
