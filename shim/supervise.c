@@ -342,8 +342,10 @@ static long dup_caller_fd(pid_t tgid, int fd, int *copy, bool *is_pidfd)
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", *copy);
 	const char *p = pgkg_read_file(path, buf, sizeof(buf)) > 0 ? strstr(buf, "\nPid:\t") : NULL;
 	*is_pidfd = p != NULL;
-	if (p)
-		return strtol(p + 6, NULL, 10);
+	if (p) {
+		long v = strtol(p + 6, NULL, 10);
+		return v > 0 ? v : 0;	/* "Pid: -1": the process has exited (not kill(-1)) */
+	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", *copy);
 	if (pgkg_readlink(path, link, sizeof(link)) > 0 && !strncmp(link, "/proc/", 6) &&
 	    pgkg_parse_ll(link + 6, strlen(link + 6), 1, INT32_MAX, &pid) == 0)
