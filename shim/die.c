@@ -10,7 +10,7 @@
 
 #include "cli.h"
 
-static void vsay(const char *fmt, va_list ap, int err)
+PGKG_PRINTF(1, 0) static void vsay(const char *fmt, va_list ap, int err)
 {
 	fputs("pgkillguard: ", stderr);
 	vfprintf(stderr, fmt, ap);

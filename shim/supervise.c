@@ -105,7 +105,8 @@ static int add_rules(scmp_filter_ctx ctx)
 		if (nr == __NR_SCMP_ERROR)
 			continue;
 		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
-				     SCMP_CMP32(guarded[i].sig_arg, SCMP_CMP_NE, 0));
+				     /* datum_b given too: clang warns on a half-filled struct */
+				     SCMP_CMP32(guarded[i].sig_arg, SCMP_CMP_NE, 0, 0));
 	}
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(seccomp), 1,
