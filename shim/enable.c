@@ -608,7 +608,7 @@ static bool status_system(const struct opts *o)
 	char path[PATH_MAX];
 	size_t len = 0, n;
 	char *text = read_file(under(o, PRELOAD_FILE, path, sizeof(path)), &len);
-	const char *s = text, *end = text + len, *tok;
+	const char *s = text, *end = text ? text + len : NULL, *tok;
 	bool bad = false, any = false;
 
 	while (text && s < end) {

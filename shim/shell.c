@@ -123,5 +123,7 @@ int pgkg_login_shell(int argc, char **argv)
 		if (!getauxval(AT_SECURE) && getenv("PGKILLGUARD_POLICY") && *getenv("PGKILLGUARD_POLICY"))
 			o.policy_path = getenv("PGKILLGUARD_POLICY");
 	}
-	return pgkg_supervise(cmd, &o);
+	int status = pgkg_supervise(cmd, &o);
+	free(cmd);
+	return status;
 }
