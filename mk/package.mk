@@ -6,8 +6,6 @@ SBINDIR ?= $(PREFIX)/sbin
 
 # `pgkillguard enable` writes the installed library's path into
 # /etc/ld.so.preload: LIBDIR (the multiarch directory in the .deb).
-# (To fold into CLI_SRC in the Makefile.)
-$(B)/pgkillguard: $(B)/shim/enable.o
 $(B)/shim/enable.o: CPPFLAGS_ALL += -DPGKG_LIBDIR='"$(LIBDIR)"'
 
 # A SONAME, as for any library in a library directory (the .deb installs it in

@@ -254,8 +254,11 @@ static void put_rewrite_failure(struct pgkg_buf *b, const struct pgkg_rw_rep *re
 	case PGKG_RW_TIMEOUT:
 		pgkg_buf_puts(b, "signalled, but still running after the policy's timeout");
 		break;
-	default:
+	case PGKG_RW_REFUSED:
 		pgkg_buf_puts(b, "the server refused");
+		break;
+	default:
+		pgkg_buf_puts(b, "pgkillguard could not do the rewrite");
 		break;
 	}
 	if (rep->detail[0]) {

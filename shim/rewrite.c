@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,10 +85,38 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * What libpq reads from the environment must not move the connection away
+ * from the target's own cluster: PGHOSTADDR would override the socket path
+ * we give.  In a setuid program (the login-shell wrapper) the environment is
+ * the user's: none of it reaches libpq.  Called in the rewriting process only
+ * (the helper, the supervisor after fork), never in a guarded one.
+ */
+static void scrub_environment(void)
+{
+	extern char **environ;
+	char name[128];
+
+	unsetenv("PGHOSTADDR");
+	if (!getauxval(AT_SECURE))
+		return;
+	for (size_t i = 0; environ && environ[i];) {
+		size_t n = strcspn(environ[i], "=");
+		if (strncmp(environ[i], "PG", 2) != 0 || n >= sizeof(name)) {
+			i++;
+			continue;
+		}
+		memcpy(name, environ[i], n);
+		name[n] = '\0';
+		unsetenv(name);	/* environ shifts down: look at index i again */
+	}
+}
+
 struct pgkg_rewriter *pgkg_rewriter_new(const char *procroot)
 {
 	struct pgkg_rewriter *rw = calloc(1, sizeof(*rw));
 
+	scrub_environment();
 	if (rw)
 		rw->procroot = procroot;
 	return rw;
