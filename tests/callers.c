@@ -1,8 +1,8 @@
 /*
- * callers.c - awkward callers of kill(), for the hostile-caller tests
- * (tests/integration/82-callers.sh).  Each mode prints one line per call,
- * "NAME ok" or "NAME ERRNO-NAME", then a summary; exit 0 when every call
- * that should succeed did.
+ * callers.c - awkward callers of kill() and odd targets, for the reliability
+ * tests (tests/integration/82-hostile-targets.sh, 83-callers.sh).  Each mode
+ * prints one line per call, "NAME ok" or "NAME ERRNO-NAME", then a summary;
+ * exit 0 when every call that should succeed did.
  *
  *   callers handler SIG PID1 PID2    kill(PID1) in main while a timer's signal
  *                                    handler kills PID2 (async-signal context,
@@ -19,8 +19,7 @@
  *   callers flood SIG PID N          N calls in a row (each refused): logging
  *                                    must never block; prints the time taken
  *   callers fakepm DIR TITLE         a fake postmaster: comm "postgres", writes
- *                                    DIR/postmaster.pid naming itself (unless
- *                                    DIR/keep-pidfile exists), forks a child
+ *                                    DIR/postmaster.pid naming itself, forks a child
  *                                    (comm "postgres", title TITLE) and a second
  *                                    child that exits at once and is never
  *                                    reaped (a zombie); prints
@@ -36,7 +35,9 @@
  *                                    pid number by then
  *   callers sigio PID SIG            make the kernel send SIG to PID by proxy:
  *                                    F_SETOWN + F_SETSIG + O_ASYNC on a pipe, then
- *                                    write to it (no kill-family call at all)
+ *                                    write to it (no kill-family call at all; the
+ *                                    reproducer for SECURITY.md "signals by proxy",
+ *                                    run by hand: it does crash a backend)
  *   callers killpids SIG             kill every pid read from stdin (targets that
  *                                    exit while they are classified); counts the
  *                                    answers: ok, ESRCH, EPERM, anything else
@@ -287,7 +288,7 @@ static void set_title(int argc, char **argv, const char *title)
 }
 
 /* Become a postmaster as the guard sees one: comm postgres, cwd DIR, and
- * DIR/postmaster.pid naming us (unless DIR/keep-pidfile says to leave it). */
+ * DIR/postmaster.pid naming us. */
 static int become_postmaster(const char *dir)
 {
 	FILE *f;
@@ -297,8 +298,6 @@ static int become_postmaster(const char *dir)
 		return -1;
 	}
 	prctl(PR_SET_NAME, "postgres", 0, 0, 0);
-	if (access("keep-pidfile", F_OK) == 0)
-		return 0;
 	if (!(f = fopen("postmaster.pid", "w")))
 		return -1;
 	fprintf(f, "%d\n%s\n%lld\n5432\n%s\n\n  1 2\nready   \n", (int)getpid(), dir,
