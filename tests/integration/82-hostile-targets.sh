@@ -50,7 +50,7 @@ t_ok "the backend lives" alive "${V[0]}"
 
 # kill(0): the caller's own group.  A group holding a (fake) postmaster is
 # refused whole; a group holding only ordinary processes passes.
-FP=$(mktemp -d /tmp/pgkg.fake0.XXXXXX)
+FP=$(mktemp -d "$G_DIR/fake0.XXXXXX")
 chown "$PGKG_TEST_USER" "$FP"
 cat >"$G_DIR/group0.sh" <<EOF
 "$C" fakepm "$FP" "postgres: app db [local] idle" >"$FP/out" &
@@ -75,7 +75,7 @@ run_capture gx "$G_DIR/probe" kill -"$PM" 9
 t_like "$OUT_TEXT:$ERR_TEXT" "^EPERM:pgkillguard: kill -9 -- -$PM \(reaches $PM, postmaster" "exec: the same"
 
 # ---- zombies, stale and unreadable pid files (a fake postmaster)
-FP=$(mktemp -d /tmp/pgkg.fake.XXXXXX)
+FP=$(mktemp -d "$G_DIR/fake.XXXXXX")
 chown "$PGKG_TEST_USER" "$FP"
 run_as_test_user "$C" fakepm "$FP" "postgres: app db [local] idle" >"$FP/out" &
 register_pid $!
@@ -104,7 +104,7 @@ run_capture guarded_user bash -c "kill -STOP $FCHILD; kill -CONT $FCHILD"
 t_is "$RC:$(guard_lines)" "0:0" "stale pid file (names another process): not a postmaster, calls pass (documented in SECURITY.md)"
 
 # ---- targets that exit while they are classified
-FS=$(mktemp -d /tmp/pgkg.spawn.XXXXXX)
+FS=$(mktemp -d "$G_DIR/spawn.XXXXXX")
 chown "$PGKG_TEST_USER" "$FS"
 spawn_and_kill() {	# HOW : 1000 short-lived children of a fake postmaster, each killed at once
 	if [ "$1" = exec ]; then

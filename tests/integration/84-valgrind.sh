@@ -48,7 +48,7 @@ vg "check an include loop" 1 check "$POL/loop.conf"
 vg "check a missing file" 1 check "$POL/missing.conf"
 
 # the rewrite helper, started by the library through a wrapper
-LOGS=$(mktemp -d /tmp/pgkg-vg.XXXXXX)
+LOGS=$(mktemp -d "$G_DIR/vg.XXXXXX")
 chmod 1777 "$LOGS"
 cat >"$G_DIR/vg-helper" <<EOF
 #!/bin/sh
@@ -71,7 +71,6 @@ t_ok "valgrind: the helper wrote logs" compgen -G "$LOGS/helper.*"
 for _ in $(seq 150); do helpers_gone && break; sleep 0.1; done
 t_ok "valgrind: the helper has exited" helpers_gone
 t_is "$(cat "$LOGS"/helper.* 2>/dev/null)" "" "valgrind: the helper: no memcheck error, no leak"
-rm -rf "$LOGS"
 
 t_ok "no crash-restart in server.log, postmaster pid unchanged" assert_cluster_intact "$D" "$PM"
 t_done

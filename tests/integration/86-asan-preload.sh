@@ -27,9 +27,8 @@ guard_test_begin
 cp "$ALIB" "$G_DIR/libpgkillguard-asan.so"
 cp "$PGKG_BUILD/tests/callers" "$G_DIR/"
 C=$G_DIR/callers
-LOGS=$(mktemp -d /tmp/pgkg-asan.XXXXXX)
+LOGS=$(mktemp -d "$G_DIR/asan.XXXXXX")
 chmod 1777 "$LOGS"
-trap 'rm -rf "$LOGS"; guard_teardown; cleanup_all' EXIT
 
 new_running_cluster asan
 open_idle_sessions "$D" v 30 >/dev/null
