@@ -98,8 +98,12 @@ unit: $(UNIT_TESTS)
 deps:
 	sh tests/lib/deps.sh
 
+# The whole suite, then again against an ASan+UBSan build and a clang build
+# (mk/sanitize.mk).  CHECK_VARIANTS=no skips the second part.
+CHECK_VARIANTS ?= yes
 check: deps all unit $(B)/tests/probe $(B)/tests/probe-static $(B)/tests/probe32
 	bash tests/run.sh
+	@if [ "$(CHECK_VARIANTS)" = yes ]; then $(MAKE) --no-print-directory check-variants; fi
 
 demo: deps all
 	bash tests/demo.sh

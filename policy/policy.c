@@ -29,7 +29,8 @@
  *               1..64 (0 is an error); RTMIN, RTMIN+N, RTMAX-N, RTMAX (RTMIN
  *               is the C library's SIGRTMIN, 34 with glibc: see signals.c);
  *               `*` (1..64); the sets `fatal` (KILL QUIT ABRT SEGV BUS ILL FPE
- *               SYS TRAP XCPU XFSZ) and `stop` (STOP TSTP TTIN TTOU).  Set
+ *               SYS TRAP XCPU XFSZ IO STKFLT PROF VTALRM 32..64: everything
+ *               that kills a backend) and `stop` (STOP TSTP TTIN TTOU).  Set
  *               names are lower case: `stop` is the set, `STOP` the signal.
  * TARGET-KINDS  comma list of kinds (client-backend, walsender, checkpointer,
  *               ... see kinds.c) or sets: backend, auxiliary, any.
@@ -1259,6 +1260,12 @@ int pgkg_policy_load(struct pgkg_policy *p, const char *path, uid_t trusted_uid,
 	}
 	parse_file(&c, NULL, path, fd);
 	close(fd);
+	/* No rule at all would allow every signal to every cluster process:
+	 * never what a file that exists means (an empty or truncated one). */
+	if (!c.errors && p->nrules == 0)
+		record(&c, path, 0, "has no rules: it would allow every signal; write rules "
+				    "(start from the shipped default) or remove the file to get "
+				    "the built-in default");
 	return c.errors;
 }
 

@@ -35,7 +35,7 @@
 /* ---- signals ---- */
 typedef uint64_t pgkg_sigset;	/* bit (n-1) = signal n, 1..64 */
 #define PGKG_SIGBIT(n) (UINT64_C(1) << ((n) - 1))
-pgkg_sigset pgkg_sigset_fatal(void);	/* KILL QUIT ABRT SEGV BUS ILL FPE SYS TRAP XCPU XFSZ */
+pgkg_sigset pgkg_sigset_fatal(void);	/* KILL QUIT ABRT SEGV BUS ILL FPE SYS TRAP XCPU XFSZ IO STKFLT PROF VTALRM 32..64 */
 pgkg_sigset pgkg_sigset_stop(void);	/* STOP TSTP TTIN TTOU */
 /* "KILL", "SIGKILL", "9", "kill", "fatal", "stop", "*", "RTMIN+3" -> set; 0 if unknown. */
 pgkg_sigset pgkg_signals_from_name(const char *s, size_t n);

@@ -62,12 +62,22 @@ static const struct {
 	{"POLL", SIGIO},
 };
 
+/*
+ * Every signal that ends a PostgreSQL process abnormally, which the
+ * postmaster treats as a crash of the whole cluster: the classic fatal ones,
+ * and those PostgreSQL leaves at their default action "terminate" (IO,
+ * STKFLT, PROF, VTALRM and every real-time signal, 32-64).  Measured on
+ * PostgreSQL 15: kill -IO, -VTALRM or -RTMIN+1 of an idle backend each
+ * crash-restart the cluster; PWR, URG, WINCH, CHLD, PIPE, ALRM, USR1/2 do not.
+ */
 pgkg_sigset pgkg_sigset_fatal(void)
 {
 	return PGKG_SIGBIT(SIGKILL) | PGKG_SIGBIT(SIGQUIT) | PGKG_SIGBIT(SIGABRT) |
 	       PGKG_SIGBIT(SIGSEGV) | PGKG_SIGBIT(SIGBUS) | PGKG_SIGBIT(SIGILL) |
 	       PGKG_SIGBIT(SIGFPE) | PGKG_SIGBIT(SIGSYS) | PGKG_SIGBIT(SIGTRAP) |
-	       PGKG_SIGBIT(SIGXCPU) | PGKG_SIGBIT(SIGXFSZ);
+	       PGKG_SIGBIT(SIGXCPU) | PGKG_SIGBIT(SIGXFSZ) | PGKG_SIGBIT(SIGIO) |
+	       PGKG_SIGBIT(SIGSTKFLT) | PGKG_SIGBIT(SIGPROF) | PGKG_SIGBIT(SIGVTALRM) |
+	       (~UINT64_C(0) << 31);	/* 32..64 */
 }
 
 pgkg_sigset pgkg_sigset_stop(void)

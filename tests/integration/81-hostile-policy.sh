@@ -134,11 +134,14 @@ t_like "$RC:$ERR_TEXT" "^1:pgkillguard: kill -9 $V .*blocked by $POL/session.con
 	"exec: the policy read at start stays in force after the file is removed"
 
 # ---- an empty file
-# Today an empty policy is valid and allows every signal (no rule matches);
-# an empty file is far more often a truncated one than a decision.
+# An empty policy would allow every signal (no rule matches); an empty file
+# is far more often a truncated one than a decision: it is an error.
 printf '' | put empty.conf 644
-t_todo "empty file: check refuses it" "an empty policy is valid today (tests/policy/valid/empty.conf)" \
-	eval '! unguarded_user "$G_HELPER" check "$POL/empty.conf"'
+run_capture unguarded_user "$G_HELPER" check "$POL/empty.conf"
+t_like "$RC:$ERR_TEXT" "^1:$POL/empty.conf:0: has no rules" "empty file: check refuses it, FILE:LINE"
+run_capture guarded_user env PGKILLGUARD_POLICY="$POL/empty.conf" bash -c "kill -9 $V"
+t_like "$RC:$ERR_TEXT" "^1:pgkillguard: kill -9 $V .*blocked: the policy is broken \($POL/empty.conf:0: has no rules" \
+	"empty file at run time: fails closed"
 
 t_ok "no crash-restart in server.log, postmaster pid unchanged" assert_cluster_intact "$D" "$PM"
 t_done

@@ -8,12 +8,10 @@
 # logs "terminated by signal N" and "terminating any other active server
 # processes".)
 #
-# The policy language's `fatal` set does not contain them, so the built-in
-# default allows them (no rule matches) and a broken policy does not fail
-# closed for them.  The checks of that are TODO until the lead decides the
-# fix (proposed: add them to `fatal`, policy/signals.c).  The signals
-# PostgreSQL does handle must keep passing untouched; those checks are
-# ordinary tests.
+# So they belong to the policy language's `fatal` set (policy/signals.c):
+# the default policy rewrites them for backends, and a broken policy fails
+# closed for them.  The signals PostgreSQL does handle must keep passing
+# untouched.
 set -eu
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/guard.sh"
@@ -40,9 +38,8 @@ none_allowed() {
 	[ -z "$bad" ] || { echo "allowed:$bad"; return 1; }
 }
 
-WHY="outside the fatal set, allowed (proposed: extend fatal in policy/signals.c)"
-t_todo "default policy: none of $DEADLY to a backend is allowed" "$WHY" none_allowed
-t_todo "broken policy: all of them fail closed" "$WHY" none_allowed "$G_DIR/broken.conf"
+t_ok "default policy: none of $DEADLY to a backend is allowed" none_allowed
+t_ok "broken policy: all of them fail closed" none_allowed "$G_DIR/broken.conf"
 
 # signals PostgreSQL handles itself: they pass, the backend and the cluster live
 for sig in USR1 USR2 ALRM WINCH URG PIPE CHLD CONT PWR; do
@@ -54,9 +51,9 @@ sleep 0.3
 t_ok "the backend survived all of them" alive "$V"
 t_ok "no crash-restart in server.log, postmaster pid unchanged" assert_cluster_intact "$D" "$PM"
 
-# Last, because today it does crash the cluster (its own, thrown away after).
+# Last: without the guard this crashes the cluster (its own, thrown away after).
 run_capture guarded_user bash -c "kill -IO $V"
+t_like "$RC:$ERR_TEXT" "^0:pgkillguard: kill -29 $V .*rewritten to pg_terminate_backend" "kill -IO of a backend: rewritten"
 sleep 0.5
-t_todo "kill -IO of a backend under the library: no crash-restart" "$WHY" \
-	assert_cluster_intact "$D" "$PM"
+t_ok "kill -IO of a backend under the library: no crash-restart" assert_cluster_intact "$D" "$PM"
 t_done

@@ -11,7 +11,7 @@
 # PGKG_DEPS (space-separated) overrides the package list.
 set -eu
 
-PACKAGES=${PGKG_DEPS:-"gcc gcc-multilib make libc6-dev libseccomp-dev libpq-dev postgresql
+PACKAGES=${PGKG_DEPS:-"gcc gcc-multilib clang libclang-rt-14-dev valgrind make libc6-dev libseccomp-dev libpq-dev postgresql
   busybox-static psmisc procps python3 perl util-linux passwd"}
 
 installed() {

@@ -220,7 +220,11 @@ static void test_signal_names(void)
 	is_int(pgkg_signals_from_name("fatal", 5), pgkg_sigset_fatal(), "fatal is the set");
 	is_int(pgkg_signals_from_name("FATAL", 5), 0, "FATAL is not a name (sets are lower case)");
 	is_int(pgkg_signals_from_name("*", 1), ~(pgkg_sigset)0, "* is 1..64");
-	is_int(popcount(pgkg_sigset_fatal()), 11, "fatal has 11 signals");
+	is_int(popcount(pgkg_sigset_fatal()), 48, "fatal has 48 signals: 15 classic and default-terminate ones, and 32..64");
+	ok((pgkg_sigset_fatal() & PGKG_SIGBIT(SIGIO)) != 0, "fatal includes IO (a backend dies of it: crash-restart)");
+	ok((pgkg_sigset_fatal() & PGKG_SIGBIT(64)) != 0, "fatal includes RTMAX");
+	ok(!(pgkg_sigset_fatal() & (PGKG_SIGBIT(SIGTERM) | PGKG_SIGBIT(SIGHUP) | PGKG_SIGBIT(SIGUSR1) | PGKG_SIGBIT(SIGPWR))),
+	   "fatal excludes what PostgreSQL handles or ignores");
 	is_int(popcount(pgkg_sigset_stop()), 4, "stop has 4 signals");
 	ok(!(pgkg_sigset_fatal() & PGKG_SIGBIT(SIGTERM)) && !(pgkg_sigset_fatal() & PGKG_SIGBIT(SIGINT)),
 	   "TERM and INT are not fatal");
@@ -324,7 +328,7 @@ static const struct {
 	{"INT", PGKG_KIND_WALSENDER, 700, "bash", PGKG_ALLOW},
 	{"HUP", PGKG_KIND_AUTOVACUUM_WORKER, 700, "bash", PGKG_ALLOW},
 	{"CONT", PGKG_KIND_CLIENT_BACKEND, 700, "bash", PGKG_ALLOW},
-	{"RTMIN", PGKG_KIND_CLIENT_BACKEND, 700, "bash", PGKG_ALLOW},
+	{"RTMIN", PGKG_KIND_CLIENT_BACKEND, 700, "bash", PGKG_TERMINATE},
 	{"KILL", PGKG_KIND_CHECKPOINTER, 700, "bash", PGKG_BLOCK},
 	{"QUIT", PGKG_KIND_CHECKPOINTER, 700, "bash", PGKG_BLOCK},
 	{"INT", PGKG_KIND_CHECKPOINTER, 700, "bash", PGKG_BLOCK},
