@@ -27,17 +27,20 @@
 #include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -71,6 +74,22 @@ static const struct {
 } guarded[] = {
 	{"kill", 1}, {"tkill", 1}, {"tgkill", 2},
 	{"rt_sigqueueinfo", 1}, {"rt_tgsigqueueinfo", 2}, {"pidfd_send_signal", 1},
+};
+
+/*
+ * Signals by proxy: a file's owner (F_SETOWN and friends) receives SIGIO,
+ * or the signal F_SETSIG chose, whenever I/O is possible on it.  Naming a
+ * backend as the owner of an O_ASYNC pipe kills it as surely as kill -9
+ * (SIGIO's default action is terminate: a crash-restart).  These calls are
+ * notified, and refused when they name a PostgreSQL process.
+ */
+static const struct {
+	const char *name;
+	unsigned long request;
+} owner_calls[] = {
+	{"fcntl", F_SETOWN}, {"fcntl", F_SETOWN_EX},
+	{"fcntl64", F_SETOWN}, {"fcntl64", F_SETOWN_EX},
+	{"ioctl", FIOSETOWN}, {"ioctl", SIOCSPGRP},
 };
 
 struct creds {
@@ -107,6 +126,15 @@ static int add_rules(scmp_filter_ctx ctx)
 		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
 				     /* datum_b given too: clang warns on a half-filled struct */
 				     SCMP_CMP32(guarded[i].sig_arg, SCMP_CMP_NE, 0, 0));
+	}
+	for (size_t i = 0; i < sizeof(owner_calls) / sizeof(owner_calls[0]) && !r; i++) {
+		int nr = seccomp_syscall_resolve_name(owner_calls[i].name);
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+				     SCMP_CMP32(1, SCMP_CMP_EQ, owner_calls[i].request, 0));
+		if (r == -EDOM || r == -EINVAL)
+			r = 0;	/* fcntl64 exists on 32-bit ABIs only */
 	}
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(seccomp), 1,
@@ -320,6 +348,7 @@ static const struct pgkg_guard_ops sup_ops = {
 
 struct call_args {
 	const char *name;
+	bool owner;		/* an F_SETOWN-like call: pid is the new owner */
 	long pid;		/* target as passed (pid, tgid or resolved from the fd) */
 	int sig;
 	int fd;			/* pidfd_send_signal: our duplicate of the caller's fd */
@@ -354,6 +383,38 @@ static long dup_caller_fd(pid_t tgid, int fd, int *copy, bool *is_pidfd)
 	return 0;
 }
 
+/* The owner an F_SETOWN-like call names: a pid, or -PGID for a group.
+ * F_SETOWN passes it in a register; F_SETOWN_EX and the ioctls through the
+ * caller's memory, read here (a racing thread could change it afterwards:
+ * see SECURITY.md). */
+static bool decode_owner(const char *name, const __u64 *x, struct call_args *a, pid_t tgid)
+{
+	struct f_owner_ex ex;
+	int v;
+	struct iovec local, remote = {(void *)(uintptr_t)x[2], 0};
+
+	a->owner = true;
+	a->name = name[0] == 'i' ? "ioctl(FIOSETOWN)" : "fcntl(F_SETOWN)";
+	if (name[0] == 'f' && (unsigned)x[1] == F_SETOWN) {
+		a->pid = (int)x[2];
+		return true;
+	}
+	if (name[0] == 'f') {
+		local = (struct iovec){&ex, sizeof(ex)};
+		remote.iov_len = sizeof(ex);
+		if (process_vm_readv(tgid, &local, 1, &remote, 1, 0) != sizeof(ex))
+			return false;	/* the kernel will answer EFAULT */
+		a->pid = ex.type == F_OWNER_PGRP ? -(long)ex.pid : ex.pid;
+		return true;
+	}
+	local = (struct iovec){&v, sizeof(v)};
+	remote.iov_len = sizeof(v);
+	if (process_vm_readv(tgid, &local, 1, &remote, 1, 0) != sizeof(v))
+		return false;
+	a->pid = v;
+	return true;
+}
+
 static bool decode(const struct seccomp_notif *req, struct call_args *a, pid_t tgid)
 {
 	char *name = seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
@@ -373,6 +434,8 @@ static bool decode(const struct seccomp_notif *req, struct call_args *a, pid_t t
 	else if (!strcmp(name, "pidfd_send_signal"))
 		a->name = "pidfd_send_signal", a->sig = (int)x[1], a->info = x[2],
 		a->flags = (unsigned)x[3], a->pid = dup_caller_fd(tgid, (int)x[0], &a->fd, &a->is_pidfd);
+	else if (!strncmp(name, "fcntl", 5) || !strcmp(name, "ioctl"))
+		ok = decode_owner(name, x, a, tgid);
 	else
 		ok = false;
 	free(name);
@@ -444,6 +507,35 @@ static bool quick_pass(const struct sup *s, const struct seccomp_notif *req)
 	return pid > 0 && pid != s->self && pgkg_guard_quick_pass(procroot, pid, sig, (pid_t)req->pid);
 }
 
+/* Would the kernel signal a PostgreSQL process for this owner?  Then refuse,
+ * whatever the policy says: no rule can rewrite an I/O signal. */
+static bool owner_refused(struct sup *s, struct pgkg_guard *g, const struct call_args *a)
+{
+	struct pgkg_target *t = &s->ws->target;
+	pid_t who = (pid_t)(a->pid < 0 ? -a->pid : a->pid);
+	char line[600];
+	struct pgkg_buf b;
+
+	if (a->pid == 0 || who == s->caller.tgid || a->pid < -INT32_MAX)
+		return false;
+	if (who == s->self)
+		return true;
+	if (pgkg_classify(procroot, who, t) < 0 || t->kind == PGKG_KIND_NONE ||
+	    pgkg_guard_same_cluster(g, &t->st))
+		return false;
+	pgkg_buf_init(&b, line, sizeof(line));
+	pgkg_buf_puts(&b, a->name);
+	pgkg_buf_puts(&b, " naming ");
+	pgkg_buf_putl(&b, a->pid);
+	pgkg_buf_puts(&b, " (");
+	pgkg_describe_target(&b, t);
+	pgkg_buf_puts(&b, ") refused: the kernel would send it SIGIO, which crashes PostgreSQL "
+			  "like kill -9; use pg_terminate_backend()");
+	pgkg_say(2, line);
+	pgkg_syslog(g->syslog_path, LOG_WARNING, s->caller.tgid, line);
+	return true;
+}
+
 /* Decide one call; fill resp (CONTINUE, 0, or an error). */
 static void handle(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
@@ -458,6 +550,11 @@ static void handle(struct sup *s, const struct seccomp_notif *req, struct seccom
 	fill_guard(s, &g);
 	if (read_caller(req->pid, &s->caller, &g) < 0 || !decode(req, &a, s->caller.tgid))
 		return;		/* caller gone or not a guarded call: nothing to protect */
+	if (a.owner) {
+		if (owner_refused(s, &g, &a))
+			resp->flags = 0, resp->error = -EPERM;
+		return;
+	}
 	if (targets_supervisor(s, &a)) {
 		pgkg_say(2, "a signal to the pgkillguard supervisor of this session was refused; "
 			    "leave the session by ending its command");

@@ -119,5 +119,19 @@ sleep 2
 t_is "$(cat "$OUT")" ENOSYS "supervisor killed: a guarded kill left behind fails (ENOSYS)"
 t_ok "... and the backend it aimed at lives" alive "$W"
 
+# signals by proxy: a file owner gets SIGIO (or F_SETSIG's signal) on I/O
+cp "$PGKG_BUILD/tests/callers" "$G_DIR/"
+open_idle_session "$D" proxy
+PX=$(backend_pid "$D" proxy)
+run_capture gx "$G_DIR/callers" sigio "$PX" 9
+t_like "$OUT_TEXT:$ERR_TEXT" "^setup EPERM:pgkillguard: fcntl\(F_SETOWN\) naming $PX \(client backend .*\) refused: the kernel would send it SIGIO" \
+	"F_SETOWN naming a backend: refused, with an explanation"
+sleep 0.3
+t_ok "... and the backend lives" alive "$PX"
+USLEEP=$(run_as_test_user bash -c 'trap "" USR1; sleep 300 >/dev/null 2>&1 & echo $!')
+register_pid "$USLEEP"
+run_capture gx "$G_DIR/callers" sigio "$USLEEP" 10
+t_is "$OUT_TEXT:$(guard_lines)" "sent:0" "F_SETOWN naming an ordinary process: allowed, silently"
+
 t_ok "no crash-restart in server.log, postmaster pid unchanged" assert_cluster_intact "$D" "$PM"
 t_done
