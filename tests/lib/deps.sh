@@ -8,7 +8,8 @@
 # service starts with a temporary /usr/sbin/policy-rc.d (exit 101) unless one
 # already exists, so Debian's 15/main is created but not started.
 #
-# PGKG_DEPS (space-separated) overrides the package list.
+# PGKG_DEPS (space-separated) overrides the package list; PGKG_DEPS_SERVER=no
+# skips the check for a PostgreSQL server (packaging/deps.sh).
 set -eu
 
 PACKAGES=${PGKG_DEPS:-"gcc gcc-multilib clang libclang-rt-14-dev valgrind make libc6-dev libseccomp-dev libpq-dev postgresql
@@ -55,6 +56,7 @@ apt_install() {
 }
 
 check_server() {
+	[ "${PGKG_DEPS_SERVER:-yes}" = yes ] || return 0	# packaging/deps.sh: tools only
 	bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 	if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
 		echo "deps: no PostgreSQL server found under /usr/lib/postgresql/*/bin" >&2
