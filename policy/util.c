@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 
 void pgkg_buf_init(struct pgkg_buf *b, char *storage, size_t cap)
@@ -168,6 +169,14 @@ int pgkg_parse_ll(const char *s, size_t n, long long min, long long max, long lo
 		return -ERANGE;
 	*out = (long long)v;
 	return 0;
+}
+
+long long pgkg_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 bool pgkg_all_digits(const char *s, size_t n)

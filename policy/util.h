@@ -45,6 +45,9 @@ int pgkg_proc_path(char *buf, size_t cap, const char *procroot, pid_t pid, const
  * within [min, max]: 0, -EINVAL (not a number) or -ERANGE. */
 int pgkg_parse_ll(const char *s, size_t n, long long min, long long max, long long *out);
 
+/* Milliseconds on the monotonic clock (clock_gettime: async-signal-safe). */
+long long pgkg_mono_ms(void);
+
 /* s[0..n) is one or more ASCII digits. */
 bool pgkg_all_digits(const char *s, size_t n);
 

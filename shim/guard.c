@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -34,14 +33,6 @@ struct outcome {
 	int severity;
 	uint32_t latency_ms;
 };
-
-static uint32_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self)
 {
@@ -279,7 +270,7 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	const char *fn = d->action == PGKG_CANCEL ? "pg_cancel_backend" : "pg_terminate_backend";
 	struct pgkg_rw_rep *rep = &g->ws->rep;
 	struct outcome o = {pgkg_action_name(d->action), "ok", LOG_NOTICE, 0};
-	uint32_t t0 = now_ms();
+	long long t0 = pgkg_mono_ms();
 	struct pgkg_buf b;
 	int pidfd = c->pidfd >= 0 ? -1 : pin_target(g, t);
 
@@ -290,7 +281,7 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	g->ops->rewrite(g, &g->ws->req, c->pidfd >= 0 ? c->pidfd : pidfd, rep);
 	if (pidfd >= 0)
 		close(pidfd);
-	o.latency_ms = now_ms() - t0;
+	o.latency_ms = (uint32_t)(pgkg_mono_ms() - t0);
 	begin_line(g, &b, c, t);
 	if (rep->status == PGKG_RW_OK) {
 		pgkg_buf_puts(&b, "rewritten to ");

@@ -24,7 +24,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "rawsys.h"
@@ -127,23 +126,15 @@ static int send_req(int fd, const struct pgkg_rw_req *req, int pidfd)
 	return r == (ssize_t)sizeof(*req) ? 0 : -EPIPE;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* 0 with rep filled; -EPIPE when the helper went away before answering. */
 static int recv_rep(int fd, uint32_t timeout_ms, struct pgkg_rw_rep *rep)
 {
-	long long deadline = mono_ms() + timeout_ms + ANSWER_MARGIN_MS;
+	long long deadline = pgkg_mono_ms() + timeout_ms + ANSWER_MARGIN_MS;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	ssize_t r;
 
 	for (;;) {
-		long long left = deadline - mono_ms();
+		long long left = deadline - pgkg_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = poll(&p, 1, (int)left);

@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -45,14 +44,6 @@ struct msg {
 	size_t kept;		/* bytes of the body in body[] */
 	char body[BODY_CAP + 1];	/* NUL-terminated */
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint32_t get32(const char *p)
 {
@@ -81,7 +72,7 @@ static int wait_fd(int fd, short events, long long deadline)
 	struct pollfd p = {.fd = fd, .events = events};
 
 	for (;;) {
-		long long left = deadline - mono_ms();
+		long long left = deadline - pgkg_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		int r = poll(&p, 1, (int)left);
@@ -267,7 +258,7 @@ static int await_ready(struct pgkg_wire *w, long long deadline, char *msg, size_
 struct pgkg_wire *pgkg_wire_connect(const char *path, const char *const *params,
 				    int timeout_ms, int *err, char *msg, size_t msgcap)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = pgkg_mono_ms() + timeout_ms;
 	struct pgkg_wire *w = calloc(1, sizeof(*w));
 	int r;
 
@@ -339,7 +330,7 @@ static int query_result(struct pgkg_wire *w, long long deadline, char *msg, size
 int pgkg_wire_query_bool(struct pgkg_wire *w, const char *sql, int timeout_ms, char *msg,
 			 size_t msgcap, char *notice, size_t noticecap)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = pgkg_mono_ms() + timeout_ms;
 	size_t n = strlen(sql) + 1;
 	char buf[512];
 	int r;

@@ -31,7 +31,6 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pgwire.h"
@@ -76,14 +75,6 @@ struct pgkg_rewriter {
 	unsigned next_victim;
 	struct pq_api pq;	/* .handle NULL until libpq is needed */
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * What libpq reads from the environment must not move the connection away
@@ -464,7 +455,7 @@ static bool gone_by_proc(const char *procroot, pid_t pid)
 static bool wait_gone(const char *procroot, pid_t pid, int pidfd, long long deadline)
 {
 	for (;;) {
-		long long left = deadline - mono_ms();
+		long long left = deadline - pgkg_mono_ms();
 		if (pidfd >= 0) {
 			struct pollfd p = {.fd = pidfd, .events = POLLIN};
 			int r = poll(&p, 1, left > 0 ? (int)left : 0);
@@ -497,7 +488,7 @@ static bool already_gone(const char *procroot, pid_t pid, int pidfd)
 void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, int pidfd,
 		       struct pgkg_rw_rep *rep)
 {
-	long long t0 = mono_ms();
+	long long t0 = pgkg_mono_ms();
 	struct conn *c;
 	int r = -1;
 
@@ -523,5 +514,5 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 		set_detail(rep, PGKG_RW_TIMEOUT, "");
 	else if (r == 1)
 		set_detail(rep, PGKG_RW_OK, "");
-	rep->elapsed_ms = (uint32_t)(mono_ms() - t0);
+	rep->elapsed_ms = (uint32_t)(pgkg_mono_ms() - t0);
 }
