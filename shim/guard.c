@@ -486,6 +486,63 @@ enum pgkg_verdict pgkg_guard_call(struct pgkg_guard *g, const struct pgkg_call *
 	return guard_broadcast(g, c);
 }
 
+/* "/proc/self/<leaf>/<fd>" */
+static void self_fd_path(char *buf, size_t cap, const char *leaf, int fd)
+{
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, buf, cap);
+	pgkg_buf_puts(&b, "/proc/self/");
+	pgkg_buf_puts(&b, leaf);
+	pgkg_buf_putc(&b, '/');
+	pgkg_buf_putl(&b, fd);
+}
+
+/* A pidfd says "Pid:\t123" in fdinfo (-1 once the process has exited). */
+static long pidfd_pid(int fd, bool *is_pidfd)
+{
+	char path[64], buf[512];
+	long long v;
+
+	self_fd_path(path, sizeof(path), "fdinfo", fd);
+	const char *p = pgkg_read_file(path, buf, sizeof(buf)) > 0 ? strstr(buf, "\nPid:\t") : NULL;
+	*is_pidfd = p != NULL;
+	if (!p)
+		return 0;
+	p += 6;
+	const char *e = strchr(p, '\n');
+	if (pgkg_parse_ll(p, e ? (size_t)(e - p) : strlen(p), -1, INT32_MAX, &v) < 0 || v < 0)
+		return 0;	/* "Pid: -1": exited (never kill(-1)) */
+	return (long)v;
+}
+
+/* The fd pins the process it was opened on: its stat must be the pid's. */
+static long procdir_pid(const char *procroot, int fd)
+{
+	char path[64], link[64], stat_fd[1024];
+	struct pgkg_procstat via_fd, now;
+	long long v;
+	ssize_t n;
+
+	self_fd_path(path, sizeof(path), "fd", fd);
+	if (pgkg_readlink(path, link, sizeof(link)) < 0 || !pgkg_starts_with(link, "/proc/"))
+		return 0;
+	if (pgkg_parse_ll(link + 6, strlen(link + 6), 1, INT32_MAX, &v) < 0)
+		return 0;
+	n = pgkg_read_file_at(fd, "stat", stat_fd, sizeof(stat_fd));
+	if (n <= 0 || pgkg_parse_stat(stat_fd, (size_t)n, &via_fd) < 0 ||
+	    pgkg_read_stat(procroot, (pid_t)v, &now) < 0 || now.starttime != via_fd.starttime)
+		return 0;
+	return (long)v;
+}
+
+long pgkg_fd_target(const char *procroot, int fd, bool *is_pidfd)
+{
+	long pid = pidfd_pid(fd, is_pidfd);
+
+	return *is_pidfd ? pid : procdir_pid(procroot, fd);
+}
+
 static void no_report(void *ctx, const char *file, int line, const char *msg)
 {
 }

@@ -88,6 +88,15 @@ bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self);
 
 
 /*
+ * The process that fd (in this process) names, for pidfd_send_signal.  A
+ * pidfd: the "Pid:" of its fdinfo, *is_pidfd set.  An open("/proc/PID")
+ * directory fd, as psmisc killall passes: the pid in its link, provided the
+ * process the fd pins is still the one with that pid (same start time).
+ * 0: not a process fd, or its process is gone.  Async-signal-safe.
+ */
+long pgkg_fd_target(const char *procroot, int fd, bool *is_pidfd);
+
+/*
  * Load the policy the way every front-end does: `path` (an explicit choice:
  * missing means broken), else PGKG_SYSCONFDIR/pgkillguard/pgkillguard.conf,
  * else (no such file) the built-in default.  Trusted owner: root or uid.

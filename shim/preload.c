@@ -150,62 +150,13 @@ static long answer(enum pgkg_verdict v, long nr, long a, long b, long c, long d)
 
 /* ---- pidfd_send_signal: which process does the fd name? ---- */
 
-/* A pidfd says "Pid:\t123" in fdinfo (-1 once the process has exited). */
-static long pidfd_pid(int fd)
-{
-	char path[64], buf[512];
-	struct pgkg_buf b;
-	long long v;
-
-	pgkg_buf_init(&b, path, sizeof(path));
-	pgkg_buf_puts(&b, "/proc/self/fdinfo/");
-	pgkg_buf_putl(&b, fd);
-	if (pgkg_read_file(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	const char *p = strstr(buf, "\nPid:\t");
-	if (!p)
-		return 0;
-	p += 6;
-	const char *e = strchr(p, '\n');
-	if (pgkg_parse_ll(p, e ? (size_t)(e - p) : strlen(p), -1, INT32_MAX, &v) < 0)
-		return 0;
-	return (long)v;
-}
-
-/* killall passes an open("/proc/PID") directory fd: the link names the pid.
- * The fd pins the process it was opened on; if that one is gone, 0. */
-static long procdir_pid(int fd)
-{
-	char path[64], link[64], stat_fd[1024];
-	struct pgkg_procstat via_fd, now;
-	struct pgkg_buf b;
-	long long v;
-	ssize_t n;
-
-	pgkg_buf_init(&b, path, sizeof(path));
-	pgkg_buf_puts(&b, "/proc/self/fd/");
-	pgkg_buf_putl(&b, fd);
-	if (pgkg_readlink(path, link, sizeof(link)) < 0 || !pgkg_starts_with(link, "/proc/"))
-		return 0;
-	if (pgkg_parse_ll(link + 6, strlen(link + 6), 1, INT32_MAX, &v) < 0)
-		return 0;
-	n = pgkg_read_file_at(fd, "stat", stat_fd, sizeof(stat_fd));
-	if (n <= 0 || pgkg_parse_stat(stat_fd, (size_t)n, &via_fd) < 0 ||
-	    pgkg_read_stat(procroot, (pid_t)v, &now) < 0 || now.starttime != via_fd.starttime)
-		return 0;
-	return (long)v;
-}
-
 static enum pgkg_verdict check_pidfd(int fd, int sig, unsigned flags)
 {
-	long pid = pidfd_pid(fd);
-	int pin = fd;
+	bool is_pidfd;
+	long pid = pgkg_fd_target(procroot, fd, &is_pidfd);
+	int pin = is_pidfd ? fd : -1;	/* a /proc dir fd polls readable: never a pin */
 	struct pgkg_procstat st;
 
-	if (pid == 0) {
-		pid = procdir_pid(fd);
-		pin = -1;
-	}
 	if (pid <= 0)
 		return PGKG_PASS;	/* exited, or not a process fd: the kernel answers */
 	if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {

@@ -361,26 +361,12 @@ struct call_args {
 static long dup_caller_fd(pid_t tgid, int fd, int *copy, bool *is_pidfd)
 {
 	int pfd = pidfd_open(tgid, 0);
-	char path[64], buf[512], link[64];
-	long long pid;
 
 	*copy = pfd < 0 ? -1 : pidfd_getfd(pfd, fd, 0);
 	if (pfd >= 0)
 		close(pfd);
-	if (*copy < 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", *copy);
-	const char *p = pgkg_read_file(path, buf, sizeof(buf)) > 0 ? strstr(buf, "\nPid:\t") : NULL;
-	*is_pidfd = p != NULL;
-	if (p) {
-		long v = strtol(p + 6, NULL, 10);
-		return v > 0 ? v : 0;	/* "Pid: -1": the process has exited (not kill(-1)) */
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", *copy);
-	if (pgkg_readlink(path, link, sizeof(link)) > 0 && !strncmp(link, "/proc/", 6) &&
-	    pgkg_parse_ll(link + 6, strlen(link + 6), 1, INT32_MAX, &pid) == 0)
-		return (long)pid;
-	return 0;
+	*is_pidfd = false;
+	return *copy < 0 ? 0 : pgkg_fd_target(procroot, *copy, is_pidfd);
 }
 
 /* The owner an F_SETOWN-like call names: a pid, or -PGID for a group.
