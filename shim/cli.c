@@ -55,6 +55,21 @@ static const char usage[] =
 	"Environment (ignored in setuid programs): PGKILLGUARD_POLICY=FILE,\n"
 	"PGKILLGUARD_HELPER=PATH (this command, for rewrites), PGKILLGUARD_SYSLOG=SOCKET.\n";
 
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);	/* argv[0] is the subcommand */
+} commands[] = {
+	{"explain", pgkg_cmd_explain},
+	{"check", pgkg_cmd_check},
+	{"exec", pgkg_cmd_exec},
+	{"shell", pgkg_login_shell},
+	{"enable", pgkg_cmd_enable},
+	{"disable", pgkg_cmd_disable},
+	{"status", pgkg_cmd_status},
+	{"__preload-test", pgkg_preload_test_main},	/* internal: enable's load test */
+	{"__rewrite-helper", pgkg_helper_main},		/* internal: the library's helper */
+};
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -67,24 +82,10 @@ int main(int argc, char **argv)
 		printf("pgkillguard %s\n", PGKG_VERSION);
 		return 0;
 	}
-	if (!strcmp(cmd, "explain"))
-		return pgkg_cmd_explain(argc - 1, argv + 1);
-	if (!strcmp(cmd, "check"))
-		return pgkg_cmd_check(argc - 1, argv + 1);
-	if (!strcmp(cmd, "exec"))
-		return pgkg_cmd_exec(argc - 1, argv + 1);
-	if (!strcmp(cmd, "shell"))
-		return pgkg_login_shell(argc - 1, argv + 1);
-	if (!strcmp(cmd, "enable"))
-		return pgkg_cmd_enable(argc - 1, argv + 1);
-	if (!strcmp(cmd, "disable"))
-		return pgkg_cmd_disable(argc - 1, argv + 1);
-	if (!strcmp(cmd, "status"))
-		return pgkg_cmd_status(argc - 1, argv + 1);
-	if (!strcmp(cmd, "__preload-test"))
-		return pgkg_preload_test_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "__rewrite-helper"))
-		return pgkg_helper_main(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	}
 	fputs(usage, stderr);
 	return 2;
 }
