@@ -33,7 +33,7 @@ CORE_SRC := policy/util.c policy/kinds.c policy/title.c policy/procfs.c \
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/default_policy.o
 
 # Shared by the two front-ends: messages, audit, caller identity (libc only).
-SHIM_COMMON_SRC := shim/guard.c shim/audit.c
+SHIM_COMMON_SRC := shim/guard.c shim/audit.c shim/sigcall.c
 SHIM_COMMON_OBJ := $(SHIM_COMMON_SRC:%.c=$(B)/%.o)
 
 LIB_SRC  := shim/preload.c shim/helperlink.c
@@ -41,7 +41,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 
 # Both programs share everything but main(): pgkillguard-shell is the one
 # that may be installed setuid root, so it carries no other subcommand.
-SUP_SRC  := shim/die.c shim/rewrite.c shim/pgwire.c shim/supervise.c shim/shell.c
+SUP_SRC  := shim/die.c shim/rewrite.c shim/pgwire.c shim/supervise.c shim/filter.c shim/actas.c shim/shell.c
 SUP_OBJ  := $(SUP_SRC:%.c=$(B)/%.o)
 CLI_SRC  := shim/cli.c shim/explain.c shim/helper.c shim/enable.c
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o) $(SUP_OBJ)

@@ -482,3 +482,77 @@ int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out)
 		return r < 0 ? r : 0;
 	return classify_self(procroot, out);
 }
+
+/* ---- credentials ---- */
+
+/* Up to max numbers (base 10, or 16) after a status key; their count. */
+static int status_numbers(const char *l, size_t n, int base, unsigned long long *v, int max)
+{
+	const char *end = l + n, *f;
+	size_t fn;
+	int got = 0;
+
+	while (next_field(&l, end, &f, &fn)) {
+		unsigned long long x = 0;
+		if (got == max || fn > 20)
+			return -1;
+		for (size_t i = 0; i < fn; i++) {
+			int d = f[i] >= '0' && f[i] <= '9' ? f[i] - '0'
+				: base == 16 && f[i] >= 'a' && f[i] <= 'f' ? f[i] - 'a' + 10 : -1;
+			if (d < 0)
+				return -1;
+			x = x * (unsigned)base + (unsigned)d;
+		}
+		v[got++] = x;
+	}
+	return got;
+}
+
+static int creds_line(struct pgkg_creds *c, const char *l, size_t n, unsigned *seen)
+{
+	static const char *const keys[] = {"Tgid:", "Uid:", "Gid:", "Groups:", "CapEff:"};
+	unsigned long long v[PGKG_CREDS_MAX_GROUPS];
+	size_t k = 0;
+	int got;
+
+	while (k < 5 && !(n >= strlen(keys[k]) && !memcmp(l, keys[k], strlen(keys[k]))))
+		k++;
+	if (k == 5)
+		return 0;
+	l += strlen(keys[k]);
+	n -= strlen(keys[k]);
+	got = status_numbers(l, n, k == 4 ? 16 : 10, v, k == 3 ? PGKG_CREDS_MAX_GROUPS : 4);
+	if (got < 0 || (k == 0 && got != 1) || ((k == 1 || k == 2) && got != 4) || (k == 4 && got != 1))
+		return -EINVAL;
+	for (int i = 0; i < got; i++) {
+		if (k == 0) c->tgid = (pid_t)v[i];
+		else if (k == 1) c->uid[i] = (uid_t)v[i];
+		else if (k == 2) c->gid[i] = (gid_t)v[i];
+		else if (k == 3) c->groups[i] = (gid_t)v[i];
+		else c->cap_eff = v[i];
+	}
+	if (k == 3)
+		c->ngroups = got;
+	*seen |= 1U << k;
+	return 0;
+}
+
+int pgkg_read_creds(const char *procroot, pid_t tid, struct pgkg_creds *out)
+{
+	char path[PGKG_PATH_MAX], buf[STATUS_MAX * 2];
+	const char *p = buf, *l;
+	unsigned seen = 0;
+	size_t n;
+	ssize_t len;
+
+	memset(out, 0, sizeof(*out));
+	if (pgkg_proc_path(path, sizeof(path), procroot, tid, "status"))
+		return -ENAMETOOLONG;
+	len = pgkg_read_file(path, buf, sizeof(buf));
+	if (len < 0)
+		return gone_or(len);
+	while (next_line(&p, buf + len, &l, &n))
+		if (creds_line(out, l, n, &seen) < 0)
+			return -EINVAL;
+	return seen == 0x1f ? 0 : -EINVAL;
+}

@@ -91,4 +91,17 @@ struct pgkg_target {
  */
 int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out);
 
+/* A thread's credentials, from <procroot>/<tid>/status (creds are per thread). */
+#define PGKG_CREDS_MAX_GROUPS 256
+struct pgkg_creds {
+	pid_t tgid;
+	uid_t uid[4];		/* real, effective, saved, filesystem */
+	gid_t gid[4];
+	int ngroups;
+	gid_t groups[PGKG_CREDS_MAX_GROUPS];
+	unsigned long long cap_eff;
+};
+/* 0, -ESRCH (gone), or -EINVAL (a line missing or too many groups). */
+int pgkg_read_creds(const char *procroot, pid_t tid, struct pgkg_creds *out);
+
 #endif
