@@ -35,7 +35,7 @@
 #define KEEP_PERMITTED (BIT(CAP_KILL) | BIT(CAP_SETUID) | BIT(CAP_SETGID) | \
 			BIT(CAP_SYS_PTRACE) | BIT(CAP_DAC_READ_SEARCH))
 #define KEEP_EFFECTIVE (BIT(CAP_SYS_PTRACE) | BIT(CAP_DAC_READ_SEARCH))
-#define MAX_ACTING 64
+#define MAX_ACTING 128
 
 static _Atomic pid_t acting[MAX_ACTING];
 
@@ -130,7 +130,7 @@ struct job {
 	int ret;
 };
 
-static int slot_take(pid_t tid)
+int pgkg_actas_register(pid_t tid)
 {
 	for (int i = 0; i < MAX_ACTING; i++) {
 		pid_t free_slot = 0;
@@ -143,15 +143,20 @@ static int slot_take(pid_t tid)
 static void *run(void *p)
 {
 	struct job *j = p;
-	int slot = slot_take((pid_t)pgkg_raw(SYS_gettid, 0, 0, 0, 0));
+	int slot = pgkg_actas_register((pid_t)pgkg_raw(SYS_gettid, 0, 0, 0, 0));
 
 	/* Registered first: a signal aimed at this thread is one at the supervisor. */
 	j->ret = slot < 0 ? -EAGAIN : become(j->who, j->cap_kill);
 	if (!j->ret)
 		j->ret = j->fn(j->arg);
-	if (slot >= 0)
-		atomic_store(&acting[slot], 0);
+	pgkg_actas_unregister(slot);
 	return NULL;
+}
+
+void pgkg_actas_unregister(int slot)
+{
+	if (slot >= 0 && slot < MAX_ACTING)
+		atomic_store(&acting[slot], 0);
 }
 
 bool pgkg_actas_is_our_thread(pid_t tid)

@@ -31,9 +31,12 @@ void pgkg_creds_of_account(uid_t uid, gid_t gid, struct pgkg_creds *out);
  * (effective, in our own user namespace)? */
 bool pgkg_creds_cap_kill(const struct pgkg_creds *c, bool same_userns);
 
-/* Caller-visible threads the act-as threads run on (the supervisor's own
- * processes for the refusal of signals aimed at it). */
+/* The supervisor's own threads (acting threads register themselves; a
+ * front-end registers its other threads): a signal aimed at one is a
+ * signal to the supervisor.  Lock-free; at most 128 at once. */
 bool pgkg_actas_is_our_thread(pid_t tid);
+int pgkg_actas_register(pid_t tid);		/* a slot, or -1 when full */
+void pgkg_actas_unregister(int slot);
 
 /* Drop uid 0: become the account PGKG_SUPERVISOR_USER (else nobody) and keep
  * CAP_KILL, CAP_SETUID, CAP_SETGID, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH

@@ -202,21 +202,30 @@ static int read_caller(struct job *j, struct pgkg_guard *g)
 	return 0;
 }
 
-/* The caller's memory at addr, len bytes; 0 or -EFAULT. */
-static int read_caller_mem(pid_t tgid, uint64_t addr, void *buf, size_t len)
+/* The caller's memory at addr, len bytes; 0, -EFAULT, or -ESRCH when the
+ * notification ended meanwhile (the pid may name another process by now). */
+static int read_caller_mem(const struct job *j, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
 
-	return process_vm_readv(tgid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	if (process_vm_readv(j->caller.tgid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -EFAULT;
+	return seccomp_notify_id_valid(j->s->listener, j->req.id) == 0 ? 0 : -ESRCH;
 }
 
-/* Our own copy of the caller's fd: the same open file; -errno on failure. */
-static int copy_caller_fd(pid_t tgid, int fd)
+/* Our own copy of the caller's fd: the same open file; -errno on failure.
+ * The pidfd is the caller's only if the notification is still pending once
+ * it is open (the caller waits in the call: its pid cannot have been reused). */
+static int copy_caller_fd(const struct job *j, int fd)
 {
-	int pfd = pidfd_open(tgid, 0), copy;
+	int pfd = pidfd_open(j->caller.tgid, 0), copy;
 
 	if (pfd < 0)
 		return -ESRCH;
+	if (seccomp_notify_id_valid(j->s->listener, j->req.id) != 0) {
+		close(pfd);
+		return -ESRCH;
+	}
 	copy = pidfd_getfd(pfd, fd, 0);
 	copy = copy < 0 ? -errno : copy;
 	close(pfd);
@@ -415,14 +424,14 @@ static int handle_owner(struct job *j, struct pgkg_guard *g, const struct pgkg_s
 		*cont = !owner_refused(j, g, sc, sc->pid);
 		return *cont ? 0 : -EPERM;
 	}
-	r = sc->owner_arg == PGKG_OWNER_EX ? read_caller_mem(j->caller.tgid, sc->ptr, &e.ex, sizeof(e.ex))
-					   : read_caller_mem(j->caller.tgid, sc->ptr, &e.owner, sizeof(e.owner));
+	r = sc->owner_arg == PGKG_OWNER_EX ? read_caller_mem(j, sc->ptr, &e.ex, sizeof(e.ex))
+					   : read_caller_mem(j, sc->ptr, &e.owner, sizeof(e.owner));
 	if (r < 0)
 		return r;
 	owner = sc->owner_arg == PGKG_OWNER_EX ? pgkg_sigcall_owner_ex(e.ex.type, e.ex.pid) : e.owner;
 	if (owner_refused(j, g, sc, owner))
 		return -EPERM;
-	if ((e.fd = copy_caller_fd(j->caller.tgid, (int)(uint32_t)j->req.data.args[0])) < 0)
+	if ((e.fd = copy_caller_fd(j, (int)(uint32_t)j->req.data.args[0])) < 0)
 		return e.fd == -EBADF ? -EBADF : -EPERM;
 	r = act_for_caller(j, do_set_owner, &e);
 	close(e.fd);
@@ -440,7 +449,7 @@ static int handle_fd(struct job *j, struct pgkg_guard *g, const struct pgkg_sigc
 	long pid;
 	int r;
 
-	if ((e.fd = copy_caller_fd(j->caller.tgid, sc->fd)) < 0)
+	if ((e.fd = copy_caller_fd(j, sc->fd)) < 0)
 		return e.fd == -EBADF ? -EBADF : -EPERM;	/* unreadable: refused */
 	pid = pgkg_fd_target(procroot, e.fd, &kind);
 	if (kind == PGKG_FD_PIDFD || kind == PGKG_FD_PROCDIR) {
@@ -454,7 +463,7 @@ static int handle_fd(struct job *j, struct pgkg_guard *g, const struct pgkg_sigc
 	}
 	r = v == PGKG_DONE ? 0 : -EPERM;
 	if (v == PGKG_PASS) {
-		if (sc->ptr && read_caller_mem(j->caller.tgid, sc->ptr, &info, sizeof(info)) < 0)
+		if (sc->ptr && read_caller_mem(j, sc->ptr, &info, sizeof(info)) < 0)
 			r = -EFAULT;
 		else {
 			e.info = sc->ptr ? &info : NULL;
@@ -591,8 +600,10 @@ static void *job_thread(void *p)
 {
 	struct job *j = p;
 	struct sup *s = j->s;
+	int slot = pgkg_actas_register((pid_t)pgkg_raw(SYS_gettid, 0, 0, 0, 0));
 
 	run_job(j);
+	pgkg_actas_unregister(slot);
 	free(j);
 	pthread_mutex_lock(&s->lock);
 	if (--s->in_flight == 0)
