@@ -31,14 +31,19 @@ PLAIN=$(pgrep -u "$PGKG_TEST_USER" -x sleep -n)
 
 OUT=$G_DIR/stall.txt
 : >"$OUT"; chmod 666 "$OUT"
-# In one session: kill -9 of the stuck backend in the background, then,
-# while it waits, TERM of an ordinary process and TERM of another backend.
+# In one session: kill -9 of the stuck backend in the background; once it
+# waits inside the kill system call (/proc/PID/syscall starts with 62, x86-64
+# kill), TERM of an ordinary process and TERM of another backend.
 run_capture run_as_test_user PGKILLGUARD_SYSLOG="$G_SYSLOG" "$G_HELPER" exec -- bash -c "
-	t0=\$(date +%s%N); kill -9 $STUCK; echo \"kill9 rc=\$? ms=\$(( (\$(date +%s%N) - t0) / 1000000 ))\" >>$OUT &
-	sleep 0.5
+	( t0=\$(date +%s%N); /bin/kill -9 $STUCK; echo \"kill9 rc=\$? ms=\$(( (\$(date +%s%N) - t0) / 1000000 ))\" >>$OUT ) &
+	for i in \$(seq 200); do
+		k=\$(pgrep -P \$! -x kill) && case \$(cat /proc/\$k/syscall 2>/dev/null) in '62 '*) echo waiting >>$OUT; break;; esac
+		sleep 0.01
+	done
 	t0=\$(date +%s%N); kill -TERM $PLAIN; echo \"plain rc=\$? ms=\$(( (\$(date +%s%N) - t0) / 1000000 ))\" >>$OUT
 	t0=\$(date +%s%N); kill -TERM $OTHER; echo \"other rc=\$? ms=\$(( (\$(date +%s%N) - t0) / 1000000 ))\" >>$OUT
 	wait"
+t_like "$(cat "$OUT")" "^waiting" "the kill -9 was waiting in the kernel before the other calls"
 PLAIN_MS=$(sed -n 's/^plain rc=0 ms=//p' "$OUT")
 OTHER_MS=$(sed -n 's/^other rc=0 ms=//p' "$OUT")
 K9=$(sed -n 's/^kill9 //p' "$OUT")
