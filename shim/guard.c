@@ -65,7 +65,6 @@ static struct pgkg_policy *policy(struct pgkg_guard *g)
 {
 	if (!g->policy_loaded) {
 		g->ops->load_policy(g);
-		g->policy = &g->ws->policy;
 		g->policy_loaded = true;
 	}
 	return g->policy;

@@ -43,14 +43,14 @@ struct pgkg_guard_ops {
 	/* The database step; fills rep.  pidfd pins the target (or -1). */
 	void (*rewrite)(struct pgkg_guard *g, const struct pgkg_rw_req *req, int pidfd,
 			struct pgkg_rw_rep *rep);
-	/* Load the policy into g->ws->policy (called at most once per call). */
+	/* Point g->policy at the policy (called at most once per call, and only
+	 * when a decision is needed). */
 	void (*load_policy)(struct pgkg_guard *g);
 };
 
 /* Working storage for one call (large: the library maps it, so that the
  * stack stays small even inside a signal handler on an alternate stack). */
 struct pgkg_guard_ws {
-	struct pgkg_policy policy;
 	struct pgkg_target target;
 	struct pgkg_rw_req req;
 	struct pgkg_rw_rep rep;
@@ -65,7 +65,7 @@ struct pgkg_guard {
 	pid_t caller_pgrp;
 	const struct pgkg_guard_ops *ops;
 	struct pgkg_guard_ws *ws;	/* storage provided by the front-end */
-	struct pgkg_policy *policy;	/* &ws->policy once loaded through ops */
+	struct pgkg_policy *policy;	/* set by ops->load_policy (or up front) */
 	bool policy_loaded;
 	int msg_fd;		/* where the one-line explanation goes (-1: nowhere) */
 	const char *syslog_path;	/* "/dev/log", or a test socket */

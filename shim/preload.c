@@ -64,9 +64,18 @@ static void lib_rewrite(struct pgkg_guard *g, const struct pgkg_rw_req *req, int
 	pgkg_helper_rewrite(helper ? helper : PGKG_HELPER_PATH, req, pidfd, rep);
 }
 
+/* The slow path's storage, mapped per call: the guard's scratch and the policy. */
+struct storage {
+	struct pgkg_guard_ws ws;
+	struct pgkg_policy policy;
+};
+
 static void lib_load_policy(struct pgkg_guard *g)
 {
-	pgkg_guard_load_policy(&g->ws->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
+	struct storage *st = g->priv;
+
+	pgkg_guard_load_policy(&st->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
+	g->policy = &st->policy;
 }
 
 static const struct pgkg_guard_ops lib_ops = {
@@ -108,16 +117,19 @@ static enum pgkg_verdict slow_path(const struct pgkg_call *call, pid_t self, boo
 {
 	struct pgkg_guard g = {.procroot = procroot, .ops = &lib_ops, .msg_fd = 2};
 	const char *log = setting("PGKILLGUARD_SYSLOG");
+	struct storage *st;
 	enum pgkg_verdict v;
 
-	g.ws = mmap(NULL, sizeof(*g.ws), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (g.ws == MAP_FAILED)
+	st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (st == MAP_FAILED)
 		return unverified ? PGKG_DENY : no_storage(call->sig);
+	g.ws = &st->ws;
+	g.priv = st;
 	g.syslog_path = log ? log : "/dev/log";
 	fill_caller(&g, self);
 	v = unverified ? pgkg_guard_unverified_fd(&g, call->how, call->pidfd, call->sig)
 		       : pgkg_guard_call(&g, call);
-	munmap(g.ws, sizeof(*g.ws));
+	munmap(st, sizeof(*st));
 	return v;
 }
 
