@@ -348,14 +348,6 @@ static enum pgkg_verdict guard_one(struct pgkg_guard *g, const struct pgkg_call 
 
 /* ---- broadcasts: kill(0), kill(-1), kill(-PGID) ---- */
 
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
 struct sweep {
 	pid_t pgid;		/* -1: every process the caller may signal */
 	unsigned members;
@@ -412,18 +404,16 @@ static void sweep_proc(struct pgkg_guard *g, const struct pgkg_call *c, struct s
 {
 	char buf[4096] __attribute__((aligned(8)));
 	int fd = open(g->procroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	long n;
+	struct pgkg_dirwalk w;
+	const char *name;
 
 	if (fd < 0)
 		return;
-	while ((n = pgkg_raw(SYS_getdents64, fd, (long)buf, sizeof(buf), 0)) > 0) {
-		for (long off = 0; off < n;) {
-			struct linux_dirent64 *de = (struct linux_dirent64 *)(buf + off);
-			long pid = parse_pid_name(de->d_name);
-			if (pid > 0)
-				consider(g, c, s, (pid_t)pid);
-			off += de->d_reclen;
-		}
+	pgkg_dirwalk_init(&w, fd, buf, sizeof(buf));
+	while ((name = pgkg_dirwalk_next(&w))) {
+		long pid = parse_pid_name(name);
+		if (pid > 0)
+			consider(g, c, s, (pid_t)pid);
 	}
 	close(fd);
 }
