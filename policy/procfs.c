@@ -19,7 +19,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "util.h"
 
@@ -556,3 +558,84 @@ int pgkg_read_creds(const char *procroot, pid_t tid, struct pgkg_creds *out)
 			return -EINVAL;
 	return seen == 0x1f ? 0 : -EINVAL;
 }
+
+/* ---- what an fd names (pidfd_send_signal) ---- */
+
+/* "/proc/self/<leaf>/<fd>" */
+static void self_fd_path(char *buf, size_t cap, const char *leaf, int fd)
+{
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, buf, cap);
+	pgkg_buf_puts(&b, "/proc/self/");
+	pgkg_buf_puts(&b, leaf);
+	pgkg_buf_putc(&b, '/');
+	pgkg_buf_putl(&b, fd);
+}
+
+/* A pidfd says "Pid:\t123" in fdinfo (-1 once the process has exited, 0
+ * when it is not in the pid namespace of the procfs we read it through). */
+static long pidfd_pid(int fd, enum pgkg_fd_kind *kind)
+{
+	char path[64], buf[512];
+	long long v;
+
+	self_fd_path(path, sizeof(path), "fdinfo", fd);
+	const char *p = pgkg_read_file(path, buf, sizeof(buf)) > 0 ? strstr(buf, "\nPid:\t") : NULL;
+	if (!p)
+		return 0;
+	p += 6;
+	const char *e = strchr(p, '\n');
+	if (pgkg_parse_ll(p, e ? (size_t)(e - p) : strlen(p), -1, INT32_MAX, &v) < 0 || v == 0) {
+		*kind = PGKG_FD_UNVERIFIED;
+		return 0;
+	}
+	*kind = v < 0 ? PGKG_FD_GONE : PGKG_FD_PIDFD;	/* never kill(-1) */
+	return v < 0 ? 0 : (long)v;
+}
+
+/* A directory of procroot's own procfs, pinned by fd: its pid comes from its
+ * own stat, and procroot/PID must be that very directory. */
+static long procdir_pid(const char *procroot, int fd, enum pgkg_fd_kind *kind)
+{
+	char path[64], stat_fd[1024];
+	struct stat by_fd, root, named;
+	struct statfs fs;
+	struct pgkg_procstat st;
+	struct pgkg_buf b;
+	ssize_t n;
+
+	if (fstat(fd, &by_fd) < 0 || !S_ISDIR(by_fd.st_mode) || fstatfs(fd, &fs) < 0 ||
+	    fs.f_type != PROC_SUPER_MAGIC)
+		return 0;	/* not a process fd: the kernel answers EBADF */
+	*kind = PGKG_FD_UNVERIFIED;
+	if (stat(procroot, &root) < 0 || root.st_dev != by_fd.st_dev)
+		return 0;	/* another procfs (bind mount of a foreign one, other pid ns) */
+	n = pgkg_read_file_at(fd, "stat", stat_fd, sizeof(stat_fd));
+	if (n == -ESRCH || n == -ENOENT) {
+		*kind = PGKG_FD_GONE;
+		return 0;
+	}
+	if (n <= 0 || pgkg_parse_stat(stat_fd, (size_t)n, &st) < 0 || st.pid <= 0)
+		return 0;
+	pgkg_buf_init(&b, path, sizeof(path));
+	pgkg_buf_puts(&b, procroot);
+	pgkg_buf_putc(&b, '/');
+	pgkg_buf_putl(&b, st.pid);
+	if (stat(path, &named) < 0 || named.st_dev != by_fd.st_dev || named.st_ino != by_fd.st_ino)
+		return 0;	/* a task directory, or the pid now names another process */
+	*kind = PGKG_FD_PROCDIR;
+	return st.pid;
+}
+
+long pgkg_fd_target(const char *procroot, int fd, enum pgkg_fd_kind *kind)
+{
+	long pid;
+
+	*kind = PGKG_FD_OTHER;
+	pid = pidfd_pid(fd, kind);
+	if (*kind != PGKG_FD_OTHER)
+		return pid;
+	return procdir_pid(procroot, fd, kind);
+}
+

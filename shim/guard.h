@@ -87,29 +87,6 @@ bool pgkg_guard_same_cluster(const struct pgkg_guard *g, const struct pgkg_procs
 bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self);
 
 
-/* What an fd passed to pidfd_send_signal turned out to be. */
-enum pgkg_fd_kind {
-	PGKG_FD_OTHER = 0,	/* not a process fd: the kernel says EBADF */
-	PGKG_FD_PIDFD,		/* a pidfd of a live process (pid returned) */
-	PGKG_FD_PROCDIR,	/* an open("/proc/PID") directory of our procfs (pid returned) */
-	PGKG_FD_GONE,		/* a process fd whose process has exited: ESRCH */
-	PGKG_FD_UNVERIFIED,	/* a process fd we cannot map to a pid of ours: refuse */
-};
-
-/*
- * The process that fd (in this process) names, for pidfd_send_signal.
- * Resolved through the fd itself, never through a path name:
- *  - a pidfd: the "Pid:" of its fdinfo, read through our own procfs (0 there
- *    means the process is outside our pid namespace: UNVERIFIED);
- *  - a procfs directory: only one of procroot's own superblock (a procfs
- *    mounted elsewhere, e.g. by another pid namespace, counts pids
- *    differently: UNVERIFIED), whose pid is read from its own "stat" and
- *    which must be the very directory procroot shows for that pid (same
- *    device and inode: a task directory or a reused pid is UNVERIFIED).
- * Returns the pid for PIDFD and PROCDIR, else 0.  Async-signal-safe.
- */
-long pgkg_fd_target(const char *procroot, int fd, enum pgkg_fd_kind *kind);
-
 /* The one-line refusal for an fd that is a process fd we cannot verify. */
 enum pgkg_verdict pgkg_guard_unverified_fd(struct pgkg_guard *g, const char *how, int fd, int sig);
 
