@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -473,6 +474,32 @@ enum pgkg_verdict pgkg_guard_call(struct pgkg_guard *g, const struct pgkg_call *
 	if (c->pid > 0)
 		return c->pid > INT32_MAX ? PGKG_PASS : guard_one(g, c, (pid_t)c->pid);
 	return guard_broadcast(g, c);
+}
+
+enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long owner)
+{
+	struct pgkg_target *t = &g->ws->target;
+	struct outcome o = {"block", "blocked-owner", LOG_WARNING, 0};
+	struct pgkg_call c = {.how = how, .pid = owner, .sig = SIGIO, .pidfd = -1};
+	pid_t who = (pid_t)(owner < 0 ? -owner : owner);
+	struct pgkg_buf b;
+
+	if (owner == 0 || owner < -INT32_MAX || who == g->caller.pid)
+		return PGKG_PASS;
+	if (pgkg_classify(g->procroot, who, t) < 0 || t->kind == PGKG_KIND_NONE ||
+	    pgkg_guard_same_cluster(g, &t->st))
+		return PGKG_PASS;
+	pgkg_buf_init(&b, g->ws->line, sizeof(g->ws->line));
+	pgkg_buf_puts(&b, how);
+	pgkg_buf_puts(&b, " naming ");
+	pgkg_buf_putl(&b, owner);
+	pgkg_buf_puts(&b, " (");
+	pgkg_describe_target(&b, t);
+	pgkg_buf_puts(&b, ") refused: the kernel would send it SIGIO, which crashes PostgreSQL "
+			  "like kill -9; use pg_terminate_backend()");
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, &c, t, &o);
+	return PGKG_DENY;
 }
 
 enum pgkg_verdict pgkg_guard_unverified_fd(struct pgkg_guard *g, const char *how, int fd, int sig)

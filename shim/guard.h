@@ -87,6 +87,14 @@ bool pgkg_guard_same_cluster(const struct pgkg_guard *g, const struct pgkg_procs
 bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self);
 
 
+/*
+ * Signals by proxy: `how` (F_SETOWN and friends) makes owner (a pid, or
+ * -PGID) receive SIGIO, or F_SETSIG's signal, on I/O.  DENY, with a line and
+ * an audit record, when that reaches a PostgreSQL process of another
+ * cluster than the caller's: no rule can rewrite an I/O signal.
+ */
+enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long owner);
+
 /* The one-line refusal for an fd that is a process fd we cannot verify. */
 enum pgkg_verdict pgkg_guard_unverified_fd(struct pgkg_guard *g, const char *how, int fd, int sig);
 

@@ -382,33 +382,15 @@ static enum pgkg_verdict refuse_supervisor(void)
 	return PGKG_DENY;
 }
 
-/* Would the kernel signal a PostgreSQL process for this owner?  Then refuse,
- * whatever the policy says: no rule can rewrite an I/O signal. */
+/* An owner call naming the supervisor, or a PostgreSQL process (guard.c). */
 static bool owner_refused(struct job *j, struct pgkg_guard *g, const struct pgkg_sigcall *sc,
 			  long owner)
 {
-	struct pgkg_target *t = &j->ws.target;
 	pid_t who = (pid_t)(owner < 0 ? -owner : owner);
-	struct pgkg_buf b;
 
-	if (owner == 0 || who == (pid_t)j->caller.tgid || owner < -INT32_MAX)
-		return false;
-	if (targets_supervisor(j->s, who))
-		return true;
-	if (pgkg_classify(procroot, who, t) < 0 || t->kind == PGKG_KIND_NONE ||
-	    pgkg_guard_same_cluster(g, &t->st))
-		return false;
-	pgkg_buf_init(&b, j->ws.line, sizeof(j->ws.line));
-	pgkg_buf_puts(&b, sc->how);
-	pgkg_buf_puts(&b, " naming ");
-	pgkg_buf_putl(&b, owner);
-	pgkg_buf_puts(&b, " (");
-	pgkg_describe_target(&b, t);
-	pgkg_buf_puts(&b, ") refused: the kernel would send it SIGIO, which crashes PostgreSQL "
-			  "like kill -9; use pg_terminate_backend()");
-	pgkg_say(2, j->ws.line);
-	pgkg_syslog(g->syslog_path, LOG_WARNING, j->caller.tgid, j->ws.line);
-	return true;
+	if (owner != 0 && owner >= -INT32_MAX && targets_supervisor(j->s, who))
+		return refuse_supervisor() == PGKG_DENY;
+	return pgkg_guard_owner(g, sc->how, owner) == PGKG_DENY;
 }
 
 /* F_SETOWN-like: a register owner is judged and CONTINUEd (registers only);
