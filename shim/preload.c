@@ -66,6 +66,21 @@ static void lib_rewrite(struct pgkg_guard *g, const struct pgkg_rw_req *req, int
 	pgkg_helper_rewrite(helper ? helper : PGKG_HELPER_PATH, req, pidfd, rep);
 }
 
+/* The direct route: this process IS the caller, so a raw system call here
+ * carries the caller's own credentials.  SIGTERM/SIGINT only. */
+static int lib_signal_target(struct pgkg_guard *g, int pidfd, pid_t pid, int sig)
+{
+	long r;
+
+	if (sig != SIGTERM && sig != SIGINT)
+		return -EINVAL;
+	if (pidfd >= 0)
+		r = pgkg_raw(SYS_pidfd_send_signal, pidfd, sig, 0, 0);
+	else
+		r = pgkg_raw(SYS_kill, pid, sig, 0, 0);
+	return r < 0 ? (int)r : 0;
+}
+
 static void lib_load_policy(struct pgkg_guard *g)
 {
 	pgkg_guard_load_policy(&g->ws->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
@@ -75,6 +90,7 @@ static const struct pgkg_guard_ops lib_ops = {
 	.can_signal = lib_can_signal,
 	.rewrite = lib_rewrite,
 	.load_policy = lib_load_policy,
+	.signal_target = lib_signal_target,
 };
 
 static void fill_caller(struct pgkg_guard *g, pid_t self)

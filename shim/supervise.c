@@ -338,10 +338,22 @@ static void sup_load_policy(struct pgkg_guard *g)
 	current->policy_loaded = true;
 }
 
+/*
+ * The direct route must act with the caller's exact credentials, never the
+ * supervisor's own (it may be root).  Until then the guard reports the
+ * direct route as unavailable (EPERM) and refuses the call.
+ */
+static int sup_signal_target(struct pgkg_guard *g, int pidfd, pid_t pid, int sig)
+{
+	/* lead: wire to the caller-credential worker */
+	return -EPERM;
+}
+
 static const struct pgkg_guard_ops sup_ops = {
 	.can_signal = sup_can_signal,
 	.rewrite = sup_rewrite,
 	.load_policy = sup_load_policy,
+	.signal_target = sup_signal_target,
 };
 
 /* ---- one notification ---- */
