@@ -540,7 +540,7 @@ enum opt {
 };
 
 static const char *const opt_names[OPT__COUNT] = {
-	"user", "program", "message", "timeout", "conninfo", "fallback",
+	"user", "program", "message", "timeout", "conninfo", "fallback", "route",
 };
 
 #define OPTS_REWRITE_ONLY                                                      \
