@@ -456,7 +456,7 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	}
 	put_rule_message(&b, g->policy, d->rule);
 	pgkg_say(g->msg_fd, g->ws->line);
-	audit(g, c, t, &o);
+	audit_route(g, c, t, &o, "sql");
 	if (rep->status == PGKG_RW_OK)
 		return PGKG_DONE;
 	return d->rule && d->rule->fallback_signal ? PGKG_PASS : PGKG_DENY;
