@@ -482,26 +482,33 @@ static int classify_child(const char *procroot, struct pgkg_target *t)
 }
 
 /*
- * Is the process that pid file (already read into c->pf) belongs to gone?
- * Line 1 names no live postmaster of this data directory: no such process,
- * or a pid reused by something else.  Only for a process in our own pid
- * namespace (a containerised pid file speaks of another one).
+ * Is the postmaster that pid file (already read into c->pf) names gone?  No
+ * such process, a pid now used by a non-server program, or a server process
+ * working in another data directory.  Only for a process in our own pid
+ * namespace (a containerised pid file speaks of another one).  False when it
+ * cannot tell (another user's cwd).  Small frames: no pgkg_cluster here.
  */
 static NOINLINE bool postmaster_gone(const char *procroot, const struct pgkg_target *t,
 				     const struct pgkg_cluster *c)
 {
-	struct pgkg_cluster live;
+	char path[PGKG_PATH_MAX], cwd[PGKG_PATH_MAX], comm[16];
+	pid_t pm = (pid_t)c->pf.pid;
 	int r;
 
-	if (c->pf.pid <= 0 || c->pf.pid > INT_MAX || c->pf.pid == t->pid ||
+	if (c->pf.pid <= 0 || c->pf.pid > INT_MAX || pm == t->pid ||
 	    nspid_depth(procroot, t->pid) != 1)
 		return false;
-	r = pgkg_probe_postmaster(procroot, (pid_t)c->pf.pid, &live);
+	r = pgkg_read_comm(procroot, pm, comm);
 	if (r == -ESRCH)
 		return true;
 	if (r < 0)
+		return false;
+	if (!pgkg_is_server_name(comm))
+		return true;	/* the pid was reused by something else */
+	if (pgkg_proc_path(path, sizeof(path), procroot, pm, "cwd") ||
+	    pgkg_readlink(path, cwd, sizeof(cwd)) < 0)
 		return false;	/* cannot tell */
-	return r == 0 || !pgkg_streq(live.datadir, c->datadir);
+	return !pgkg_streq(cwd, c->datadir);
 }
 
 /* An orphan: a server title, a pid file in its cwd, its postmaster gone.
