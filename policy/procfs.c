@@ -511,7 +511,9 @@ static NOINLINE bool postmaster_gone(const char *procroot, const struct pgkg_tar
 	return !pgkg_streq(cwd, c->datadir);
 }
 
-/* An orphan: a server title, a pid file in its cwd, its postmaster gone.
+/* An orphan: a server title, a pid file in its cwd, its postmaster gone, and
+ * adopted by a non-server process (init, a subreaper).  A live server parent
+ * means a postmaster whose pid file was overwritten: not an orphan (SECURITY.md).
  * 1 (t filled), 0 not one, -ESRCH gone. */
 static int classify_orphan(const char *procroot, struct pgkg_target *t)
 {
@@ -520,6 +522,8 @@ static int classify_orphan(const char *procroot, struct pgkg_target *t)
 	int r;
 
 	memset(c, 0, sizeof(*c));
+	if (t->st.ppid > 0 && is_server_process(procroot, t->st.ppid))
+		return 0;
 	r = find_pidfile(procroot, t->pid, c);
 	if (r <= 0)
 		return r == -ESRCH ? -ESRCH : 0;

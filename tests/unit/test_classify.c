@@ -341,6 +341,7 @@ static void build_tree(void)
 		make_proc(966, "postgres", 1, "postgres: app prod [local] idle", da);
 		set_status(966, 1, "966\t12");	/* in a container: its pid file speaks of another namespace */
 		make_proc(967, "postgres", 1, "postgres: app prod [local] idle", root);	/* no pid file */
+		make_proc(968, "postgres", 400, "postgres: app prod [local] idle", da);	/* server parent */
 	}
 
 	/* a directory without files: vanished between readdir and read */
@@ -511,6 +512,7 @@ static void test_orphans(void)
 	check_kind(965, PGKG_KIND_NONE, 0, "postmaster command line, stale pid file: not an orphan");
 	check_kind(966, PGKG_KIND_NONE, 0, "containerised process: not judged from the host");
 	check_kind(967, PGKG_KIND_NONE, 0, "no pid file in its cwd: not an orphan");
+	check_kind(968, PGKG_KIND_NONE, 0, "parent is a live server process: not an orphan");
 	ok(!pgkg_kind_is_backend(PGKG_KIND_ORPHAN), "orphan is not in the backend set");
 	ok(PGKG_KINDS_ANY & PGKG_KIND_BIT(PGKG_KIND_ORPHAN), "orphan is in any");
 	is_int(pgkg_kinds_from_name("orphan", 6), PGKG_KIND_BIT(PGKG_KIND_ORPHAN), "kind name orphan");
