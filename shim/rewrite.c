@@ -392,14 +392,6 @@ static pid_t server_pid(const struct pgkg_rw_req *req)
 	return req->target_ns > 0 ? req->target_ns : req->target;
 }
 
-/* The server does not know a pid the guard found to be its own child:
- * a background worker without a database connection, for one. */
-static bool not_a_backend(const char *detail)
-{
-	return strstr(detail, "is not a PostgreSQL backend process") ||
-	       strstr(detail, "is not a PostgreSQL server process");
-}
-
 struct notice_sink {
 	const struct pq_api *pq;
 	struct pgkg_rw_rep *rep;
@@ -529,8 +521,14 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	}
 	if (r == 0)
 		set_detail(rep, PGKG_RW_REFUSED, rep->detail[0] ? rep->detail : "the function returned false");
-	rep->sql_unavailable = rep->status == PGKG_RW_NOCONN ||
-			       (r == 0 && not_a_backend(rep->detail));
+	/*
+	 * false (no error) means the server did not signal a pid the guard found
+	 * to be its own child: "PID %d is not a PostgreSQL backend process" (a
+	 * background worker without a database connection) or its kill() failed.
+	 * Refusals for permission are errors (r < 0), never false.  Not matched
+	 * on the text: lc_messages may translate it.
+	 */
+	rep->sql_unavailable = rep->status == PGKG_RW_NOCONN || r == 0;
 	if (r == 1 && req->op == PGKG_RW_TERMINATE &&
 	    !wait_gone(rw->procroot, req->target, pidfd, t0 + req->timeout_ms))
 		set_detail(rep, PGKG_RW_TIMEOUT, "");

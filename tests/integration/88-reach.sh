@@ -102,12 +102,21 @@ grep -q 'terminating connection due to administrator command' "$D/server.log" &&
 	t_ok "full: the backend ended as pg_terminate_backend ends it" true ||
 	t_ok "full: the backend ended as pg_terminate_backend ends it" false
 t_ok "full: no crash-restart" assert_cluster_intact "$D" "$PM"
-# route=sql turns the direct route off (fill the freed slot again first)
+# Fill the freed slot again.
 PGUSER=filler open_idle_session "$D" fill5
 for _ in $(seq 100); do
 	[ "$(pgrep -u "$U" -P "$PM" -fc '^postgres: filler postgres \[local\] idle')" -ge 4 ] && break
 	sleep 0.05
 done
+# `pgkillguard exec`: its direct route (sup_signal_target) is not wired to a
+# caller-credential worker yet, so it must fail closed and say so.
+# lead: when it is wired, expect exit 0 and the backend gone, as above.
+run_capture gx kill -9 "${FILL[1]}"
+t_is "$RC" 1 "full, exec: refused while the direct route is not wired"
+t_like "$ERR_TEXT" "not sent: the direct route \(SQL route unavailable: [^)]*too many clients already\) failed: EPERM" \
+	"full, exec: says the direct route failed"
+t_ok "full, exec: ${FILL[1]} untouched" alive "${FILL[1]}"
+# route=sql turns the direct route off
 printf 'fatal backend terminate route=sql\n' >"$G_DIR/sql-only.conf"
 chmod 644 "$G_DIR/sql-only.conf"
 run_capture guarded_user env PGKILLGUARD_POLICY="$G_DIR/sql-only.conf" kill -9 "${FILL[1]}"
