@@ -125,6 +125,31 @@ t_like "$ERR_TEXT" "pg_terminate_backend.*too many clients" "full, route=sql: sa
 t_ok "full, route=sql: ${FILL[1]} still alive" alive "${FILL[1]}"
 cluster_destroy "$D"
 
+# ---------------------------------------------------------------- 2b. a hung server, a shutting-down one
+new_running_cluster reachstate
+open_idle_session "$D" hung
+open_idle_session "$D" sd
+HV=$(backend_pid "$D" hung)
+SD=$(backend_pid "$D" sd)
+_pgkg_raw_kill STOP "$PM"	# a hung postmaster: connections are never answered
+run_capture guarded_user kill -9 "$HV"
+_pgkg_raw_kill CONT "$PM"
+t_is "$RC" 0 "hung server: kill -9 exits 0"
+t_like "$ERR_TEXT" "rewritten to SIGTERM, sent directly \(SQL route unavailable: [^)]*timed out\): exited after [0-9]+ ms; the cluster kept running$" \
+	"hung server: the direct route after the connect timeout"
+t_ok "hung server: $HV gone" wait_gone "$HV" 3000
+t_ok "hung server: the cluster survived" assert_cluster_intact "$D" "$PM"
+_pgkg_as_user "$BINDIR/pg_ctl" -D "$D/data" -m smart -W stop >/dev/null
+for _ in $(seq 100); do grep -q 'received smart shutdown request' "$D/server.log" && break; sleep 0.05; done
+run_capture guarded_user kill -9 "$SD"
+t_is "$RC" 0 "shutting down: kill -9 exits 0"
+t_like "$ERR_TEXT" "rewritten to SIGTERM, sent directly \(SQL route unavailable: [^)]*shutting down[^)]*\): exited after" \
+	"shutting down: the direct route, because no new connection is accepted"
+t_ok "shutting down: $SD gone" wait_gone "$SD" 3000
+t_ok "shutting down: the server then stops cleanly" wait_gone "$PM" 10000
+t_is "$(crash_restarts "$D")" 0 "shutting down: no crash-restart"
+cluster_destroy "$D"
+
 # ---------------------------------------------------------------- 3. superuser not named after the owner
 new_running_cluster reachsu
 # The state `initdb -U postgres` leaves: no role named after the OS owner.
