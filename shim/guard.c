@@ -192,6 +192,23 @@ static enum pgkg_verdict say_blocked(struct pgkg_guard *g, const struct pgkg_cal
 	return PGKG_DENY;
 }
 
+/* route=signal, or an orphan (no server to ask) unless route=sql. */
+static bool signal_route_only(const struct pgkg_target *t, const struct pgkg_decision *d)
+{
+	return d->route == PGKG_ROUTE_SIGNAL ||
+	       (t->kind == PGKG_KIND_ORPHAN && d->route != PGKG_ROUTE_SQL);
+}
+
+/* What enforce mode would do with a terminate or cancel. */
+static const char *rewrite_words(const struct pgkg_target *t, const struct pgkg_decision *d)
+{
+	if (signal_route_only(t, d))
+		return d->action == PGKG_CANCEL ? "rewritten to SIGINT, sent directly"
+						: "rewritten to SIGTERM, sent directly";
+	return d->action == PGKG_CANCEL ? "rewritten to pg_cancel_backend"
+					: "rewritten to pg_terminate_backend";
+}
+
 static enum pgkg_verdict say_report(struct pgkg_guard *g, const struct pgkg_call *c,
 				    const struct pgkg_target *t, const struct pgkg_decision *d)
 {
@@ -200,9 +217,7 @@ static enum pgkg_verdict say_report(struct pgkg_guard *g, const struct pgkg_call
 
 	begin_line(g, &b, c, t);
 	pgkg_buf_puts(&b, "let through (report mode); in enforce mode it would be ");
-	pgkg_buf_puts(&b, d->action == PGKG_BLOCK	    ? "blocked"
-			  : d->action == PGKG_TERMINATE ? "rewritten to pg_terminate_backend"
-							: "rewritten to pg_cancel_backend");
+	pgkg_buf_puts(&b, d->action == PGKG_BLOCK ? "blocked" : rewrite_words(t, d));
 	pgkg_buf_puts(&b, " (");
 	put_rule_where(&b, g->policy, d->rule);
 	pgkg_buf_putc(&b, ')');
@@ -389,13 +404,6 @@ static enum pgkg_verdict direct_route(struct pgkg_guard *g, const struct pgkg_ca
 	if (r == 0)
 		return PGKG_DONE;
 	return d->rule && d->rule->fallback_signal ? PGKG_PASS : PGKG_DENY;
-}
-
-/* route=signal, or an orphan (no server to ask) unless route=sql. */
-static bool signal_route_only(const struct pgkg_target *t, const struct pgkg_decision *d)
-{
-	return d->route == PGKG_ROUTE_SIGNAL ||
-	       (t->kind == PGKG_KIND_ORPHAN && d->route != PGKG_ROUTE_SQL);
 }
 
 /* The SQL route could not be used at all and the policy allows the direct one. */
