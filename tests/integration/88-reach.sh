@@ -196,6 +196,22 @@ else
 	t_ok "autoprewarm: the session lives" alive "$PWW"
 	t_ok "autoprewarm: no crash-restart" assert_cluster_intact "$D" "$PM"
 fi
+# route=signal with cancel: SIGINT straight to the backend, the session stays.
+_pgkg_env "$D"
+_pgkg_user_cmd PGAPPNAME=sleeper "${_PGKG_ENV[@]}" "$BINDIR/psql" -X -q -c 'select pg_sleep(60)'
+( cd / && exec setsid "${_PGKG_CMD[@]}" </dev/null >"$D/sleeper.out" 2>&1 ) &
+SLEEPER_CLIENT=$!
+register_pid "$SLEEPER_CLIENT"
+SLP=$(backend_pid "$D" sleeper)
+printf 'fatal client-backend cancel route=signal\n' >"$G_DIR/cancel-signal.conf"
+chmod 644 "$G_DIR/cancel-signal.conf"
+run_capture guarded_user env PGKILLGUARD_POLICY="$G_DIR/cancel-signal.conf" kill -9 "$SLP"
+t_is "$RC" 0 "route=signal cancel: kill -9 exits 0"
+t_like "$ERR_TEXT" "^pgkillguard: kill -9 $SLP \(client backend $U@postgres, [^;]*; cluster $D/data\) rewritten to SIGINT, sent directly \(policy route=signal\): query cancel requested after [0-9]+ ms; the session stays connected$" \
+	"route=signal cancel: the line names the route and why"
+t_ok "route=signal cancel: the client sees its query cancelled" wait_gone "$SLEEPER_CLIENT" 5000
+t_like "$(cat "$D/sleeper.out")" "canceling statement due to user request" "route=signal cancel: cancelled as pg_cancel_backend would"
+t_ok "route=signal cancel: no crash-restart" assert_cluster_intact "$D" "$PM"
 cluster_destroy "$D"
 
 # ---------------------------------------------------------------- 5. orphans
