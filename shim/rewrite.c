@@ -513,6 +513,10 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
 		if (!(c = get_conn(rw, req, rep)))
 			break;
+		if (pidfd >= 0 && already_gone(rw->procroot, req->target, pidfd)) {
+			r = 1;	/* went while we connected: never send its number, now maybe another's */
+			break;
+		}
 		r = call_function(rw, c, req, rep);
 		if (r < 0 && !conn_ok(rw, c))
 			drop(rw, c);	/* a stale cached connection: once more */
