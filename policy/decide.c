@@ -237,6 +237,7 @@ void pgkg_decide(const struct pgkg_policy *p, const struct pgkg_caller *caller,
 		out->action = r->action;
 		if (r->timeout_ms)
 			out->timeout_ms = r->timeout_ms;
+		out->route = r->route;
 		out->report_only = p->mode == PGKG_MODE_REPORT && r->action != PGKG_ALLOW;
 		return;
 	}

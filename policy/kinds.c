@@ -33,6 +33,7 @@ static const struct {
 	[PGKG_KIND_WALSUMMARIZER] = {"walsummarizer", "walsummarizer"},
 	[PGKG_KIND_IO_WORKER] = {"io-worker", "io worker"},
 	[PGKG_KIND_UNKNOWN_CHILD] = {"unknown-child", "postmaster child (not yet identified)"},
+	[PGKG_KIND_ORPHAN] = {"orphan", "orphaned server process"},
 };
 
 const char *pgkg_kind_name(enum pgkg_kind k)

@@ -33,6 +33,8 @@ enum pgkg_kind {
 	PGKG_KIND_WALSUMMARIZER,
 	PGKG_KIND_IO_WORKER,
 	PGKG_KIND_UNKNOWN_CHILD,	/* title still the postmaster's argv */
+	/* a server process whose postmaster is gone (its pid file names a dead pid) */
+	PGKG_KIND_ORPHAN,
 	PGKG_KIND__COUNT
 };
 
@@ -54,6 +56,9 @@ enum pgkg_kind {
 	 PGKG_KIND_BIT(PGKG_KIND_WALRECEIVER) | PGKG_KIND_BIT(PGKG_KIND_ARCHIVER) | \
 	 PGKG_KIND_BIT(PGKG_KIND_LOGGER) | PGKG_KIND_BIT(PGKG_KIND_STATS_COLLECTOR) | \
 	 PGKG_KIND_BIT(PGKG_KIND_WALSUMMARIZER) | PGKG_KIND_BIT(PGKG_KIND_IO_WORKER))
+/* Kinds a rewrite (terminate, cancel) may name: the backend set and orphans
+ * (ended by a direct SIGTERM: no server is left to ask). */
+#define PGKG_KINDS_REWRITABLE (PGKG_KINDS_BACKEND | PGKG_KIND_BIT(PGKG_KIND_ORPHAN))
 /* Every cluster process, the postmaster included. */
 #define PGKG_KINDS_ANY                                                         \
 	(((UINT32_C(1) << PGKG_KIND__COUNT) - 1) & ~PGKG_KIND_BIT(PGKG_KIND_NONE))

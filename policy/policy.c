@@ -50,6 +50,14 @@
  *   conninfo=TEXT  libpq connection string for the rewrite (terminate, cancel).
  *   fallback=signal|deny  when the rewrite fails: send the original signal,
  *                  or refuse it (the default); terminate and cancel only.
+ *   route=auto|sql|signal  how terminate/cancel reach the process: auto (the
+ *                  default) asks the server (pg_terminate_backend) and, when
+ *                  SQL cannot be used (no connection slot, role missing,
+ *                  authentication, server not accepting connections, the
+ *                  server does not know the pid), sends SIGTERM (cancel:
+ *                  SIGINT) directly with the caller's own credentials and
+ *                  waits for the exit; sql: the server only; signal: the
+ *                  direct signal only.  Never SIGKILL.  terminate and cancel only.
  *   A value may be written in double quotes (message="a b"); inside quotes
  *   \" and \\ are the only escapes.  Lists are comma separated, no spaces.
  *
@@ -500,7 +508,8 @@ static bool parse_action(struct parse *c, const struct src *s, const struct word
 	return false;
 }
 
-/* terminate/cancel: every kind named must be one pg_*_backend() can signal. */
+/* terminate/cancel: every kind named must be one pg_*_backend() can signal
+ * (or an orphan, which gets the same signal directly). */
 static void check_kinds_for(struct parse *c, const struct src *s, const struct word *w,
 			    enum pgkg_action a)
 {
@@ -512,7 +521,7 @@ static void check_kinds_for(struct parse *c, const struct src *s, const struct w
 		struct msg m;
 		struct pgkg_buf *b;
 
-		if (!k || !(k & ~PGKG_KINDS_BACKEND))
+		if (!k || !(k & ~PGKG_KINDS_REWRITABLE))
 			continue;
 		b = msg_start(&m, a == PGKG_TERMINATE ? "pg_terminate_backend" : "pg_cancel_backend");
 		pgkg_buf_puts(b, " cannot signal ");
@@ -524,13 +533,17 @@ static void check_kinds_for(struct parse *c, const struct src *s, const struct w
 
 /* ---- rules: options ---- */
 
-enum opt { OPT_USER, OPT_PROGRAM, OPT_MESSAGE, OPT_TIMEOUT, OPT_CONNINFO, OPT_FALLBACK, OPT__COUNT };
-
-static const char *const opt_names[OPT__COUNT] = {
-	"user", "program", "message", "timeout", "conninfo", "fallback",
+enum opt {
+	OPT_USER, OPT_PROGRAM, OPT_MESSAGE, OPT_TIMEOUT, OPT_CONNINFO, OPT_FALLBACK, OPT_ROUTE,
+	OPT__COUNT
 };
 
-#define OPTS_REWRITE_ONLY ((1u << OPT_TIMEOUT) | (1u << OPT_CONNINFO) | (1u << OPT_FALLBACK))
+static const char *const opt_names[OPT__COUNT] = {
+	"user", "program", "message", "timeout", "conninfo", "fallback", "route",
+};
+
+#define OPTS_REWRITE_ONLY                                                      \
+	((1u << OPT_TIMEOUT) | (1u << OPT_CONNINFO) | (1u << OPT_FALLBACK) | (1u << OPT_ROUTE))
 
 static bool name_char(char ch)
 {
@@ -645,10 +658,28 @@ static void opt_fallback(struct parse *c, const struct src *s, const struct word
 		errw(c, s, "fallback must be signal or deny, not ", v, "");
 }
 
+static void opt_route(struct parse *c, const struct src *s, const struct word *v,
+		      struct pgkg_rule *r)
+{
+	if (word_is(v, "auto"))
+		r->route = PGKG_ROUTE_AUTO;
+	else if (word_is(v, "sql"))
+		r->route = PGKG_ROUTE_SQL;
+	else if (word_is(v, "signal"))
+		r->route = PGKG_ROUTE_SIGNAL;
+	else
+		errw(c, s, "route must be auto, sql or signal, not ", v, "");
+}
+
+const char *pgkg_route_name(enum pgkg_route r)
+{
+	return r == PGKG_ROUTE_SQL ? "sql" : r == PGKG_ROUTE_SIGNAL ? "signal" : "auto";
+}
+
 typedef void (*opt_fn)(struct parse *, const struct src *, const struct word *, struct pgkg_rule *);
 
 static const opt_fn opt_fns[OPT__COUNT] = {
-	opt_user, opt_program, opt_message, opt_timeout, opt_conninfo, opt_fallback,
+	opt_user, opt_program, opt_message, opt_timeout, opt_conninfo, opt_fallback, opt_route,
 };
 
 static int opt_index(const struct word *key)
@@ -676,7 +707,7 @@ static void parse_option(struct parse *c, const struct src *s, const struct word
 	k = opt_index(&key);
 	if (k < 0)
 		errw(c, s, "unknown option ", &key,
-		     " (user, program, message, timeout, conninfo, fallback)");
+		     " (user, program, message, timeout, conninfo, fallback, route)");
 	else if (*seen & (1u << k))
 		errw(c, s, "duplicate option ", &key, "");
 	else if (val.n == 0)

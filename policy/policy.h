@@ -56,6 +56,14 @@ const char *pgkg_action_name(enum pgkg_action a);
 
 enum pgkg_mode { PGKG_MODE_ENFORCE = 0, PGKG_MODE_REPORT };
 
+/* How a terminate/cancel reaches the process (route=). */
+enum pgkg_route {
+	PGKG_ROUTE_AUTO = 0,	/* SQL first; a direct SIGTERM/SIGINT when SQL cannot be used */
+	PGKG_ROUTE_SQL,		/* pg_terminate_backend / pg_cancel_backend only */
+	PGKG_ROUTE_SIGNAL,	/* the direct signal only, with the caller's credentials */
+};
+const char *pgkg_route_name(enum pgkg_route r);
+
 /* An offset into pgkg_policy.pool; 0 means "not set" (pool[0] is '\0'). */
 typedef uint32_t pgkg_str;
 
@@ -65,6 +73,7 @@ struct pgkg_rule {
 	enum pgkg_action action;
 	uint32_t timeout_ms;	/* wait for the exit; default PGKG_DEFAULT_TIMEOUT_MS */
 	bool fallback_signal;	/* fallback=signal: send the raw signal if the rewrite fails */
+	enum pgkg_route route;	/* route=auto|sql|signal */
 	pgkg_str users;		/* user=alice,@dba,1001 (comma list) or 0 */
 	pgkg_str programs;	/* program=pg_ctl,pid1 (caller comm; pid1 = PID 1) or 0 */
 	pgkg_str message;	/* message="..." added to the explanation, or 0 */
@@ -132,6 +141,7 @@ struct pgkg_decision {
 	bool policy_broken;	/* the action comes from failing closed/open */
 	const struct pgkg_rule *rule;	/* the matching rule, NULL if none/broken */
 	uint32_t timeout_ms;
+	enum pgkg_route route;	/* for terminate and cancel */
 };
 
 /*

@@ -309,23 +309,26 @@ static int find_pidfile(const char *procroot, pid_t pid, struct pgkg_cluster *ou
 
 /* ---- NSpid ---- */
 
-/* The last number on the "NSpid:" line of [l, l+n). */
-static int last_number(const char *l, size_t n, long long *out)
-{
-	const char *p = l, *f = NULL, *t;
-	size_t tn, fn = 0;
+#define NSPID_MAX 33	/* the kernel nests pid namespaces 32 deep */
 
+/* Every number of the "NSpid:" line of [l, l+n): *count of them, the first
+ * in our pid namespace, the last in the process's own. */
+static int nspid_numbers(const char *l, size_t n, long long *v, int *count)
+{
+	const char *p = l, *t;
+	size_t tn;
+
+	*count = 0;
 	while (next_field(&p, l + n, &t, &tn)) {
-		f = t;
-		fn = tn;
+		if (*count == NSPID_MAX || pgkg_parse_ll(t, tn, 1, INT_MAX, &v[*count]))
+			return -EINVAL;
+		(*count)++;
 	}
-	if (!f)
-		return -EINVAL;
-	return pgkg_parse_ll(f, fn, 1, INT_MAX, out);
+	return *count ? 0 : -EINVAL;
 }
 
-/* The pid as its innermost pid namespace sees it (last NSpid value). */
-static NOINLINE int read_nspid(const char *procroot, pid_t pid, long long *out)
+/* The pid of pid in each pid namespace it belongs to, outermost first. */
+static NOINLINE int read_nspids(const char *procroot, pid_t pid, long long *v, int *count)
 {
 	char path[PGKG_PATH_MAX], buf[STATUS_MAX];
 	const char *p = buf, *l;
@@ -339,9 +342,41 @@ static NOINLINE int read_nspid(const char *procroot, pid_t pid, long long *out)
 		return gone_or(len);
 	while (next_line(&p, buf + len, &l, &n)) {
 		if (n > 6 && memcmp(l, "NSpid:", 6) == 0)
-			return last_number(l + 6, n - 6, out);
+			return nspid_numbers(l + 6, n - 6, v, count);
 	}
 	return -ENOENT;
+}
+
+/* The pid as its innermost pid namespace sees it (last NSpid value). */
+static int read_nspid(const char *procroot, pid_t pid, long long *out)
+{
+	long long v[NSPID_MAX];
+	int count, r = read_nspids(procroot, pid, v, &count);
+
+	if (r == 0)
+		*out = v[count - 1];
+	return r;
+}
+
+/* How many pid namespaces pid is in, as seen from ours (1: ours only). */
+static int nspid_depth(const char *procroot, pid_t pid)
+{
+	long long v[NSPID_MAX];
+	int count;
+
+	return read_nspids(procroot, pid, v, &count) == 0 ? count : 1;
+}
+
+/* The pid of pid in the pid namespace of its postmaster (pm_depth levels
+ * deep): the number the server knows it by.  pid itself when unknown. */
+static pid_t pid_in_server_ns(const char *procroot, pid_t pid, int pm_depth)
+{
+	long long v[NSPID_MAX];
+	int count;
+
+	if (read_nspids(procroot, pid, v, &count) < 0 || pm_depth < 1 || pm_depth > count)
+		return pid;
+	return (pid_t)v[pm_depth - 1];
 }
 
 /* Does the pid file's line 1 name pid (directly or in its pid namespace)? */
@@ -436,6 +471,8 @@ static int classify_child(const char *procroot, struct pgkg_target *t)
 		return 0;
 	r = pgkg_probe_postmaster(procroot, t->st.ppid, &t->cluster);
 	if (r == 1) {
+		t->ns_pid = pid_in_server_ns(procroot, t->pid,
+					     nspid_depth(procroot, t->cluster.postmaster));
 		r = kind_from_title(procroot, t);
 		return r < 0 ? r : 1;
 	}
@@ -446,21 +483,93 @@ static int classify_child(const char *procroot, struct pgkg_target *t)
 	return 0;
 }
 
-/* The target itself: a postmaster, or nothing we protect. */
+/*
+ * Is the postmaster that pid file (already read into c->pf) names gone?  No
+ * such process, a pid now used by a non-server program, or a server process
+ * working in another data directory.  Only for a process in our own pid
+ * namespace (a containerised pid file speaks of another one).  False when it
+ * cannot tell (another user's cwd).  Small frames: no pgkg_cluster here.
+ */
+static NOINLINE bool postmaster_gone(const char *procroot, const struct pgkg_target *t,
+				     const struct pgkg_cluster *c)
+{
+	char path[PGKG_PATH_MAX], cwd[PGKG_PATH_MAX], comm[16];
+	pid_t pm = (pid_t)c->pf.pid;
+	int r;
+
+	if (c->pf.pid <= 0 || c->pf.pid > INT_MAX || pm == t->pid ||
+	    nspid_depth(procroot, t->pid) != 1)
+		return false;
+	r = pgkg_read_comm(procroot, pm, comm);
+	if (r == -ESRCH)
+		return true;
+	if (r < 0)
+		return false;
+	if (!pgkg_is_server_name(comm))
+		return true;	/* the pid was reused by something else */
+	if (pgkg_proc_path(path, sizeof(path), procroot, pm, "cwd") ||
+	    pgkg_readlink(path, cwd, sizeof(cwd)) < 0)
+		return false;	/* cannot tell */
+	return !pgkg_streq(cwd, c->datadir);
+}
+
+/* An orphan: a server title, a pid file in its cwd, its postmaster gone, and
+ * adopted by a non-server process (init, a subreaper).  A live server parent
+ * means a postmaster whose pid file was overwritten: not an orphan (SECURITY.md).
+ * 1 (t filled), 0 not one, -ESRCH gone. */
+static int classify_orphan(const char *procroot, struct pgkg_target *t)
+{
+	struct pgkg_cluster *c = &t->cluster;
+	char path[PGKG_PATH_MAX];
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (t->st.ppid > 0 && is_server_process(procroot, t->st.ppid))
+		return 0;
+	r = find_pidfile(procroot, t->pid, c);
+	if (r <= 0)
+		return r == -ESRCH ? -ESRCH : 0;
+	if (pgkg_proc_path(path, sizeof(path), procroot, t->pid, "cwd") ||
+	    pgkg_readlink(path, c->datadir, sizeof(c->datadir)) < 0)
+		return 0;
+	if (!postmaster_gone(procroot, t, c))
+		return 0;
+	r = kind_from_title(procroot, t);
+	if (r < 0)
+		return r;
+	if (t->title.kind == PGKG_KIND_UNKNOWN_CHILD || t->title.kind == PGKG_KIND_POSTMASTER ||
+	    t->title.kind == PGKG_KIND_NONE)
+		return 0;
+	t->kind = PGKG_KIND_ORPHAN;
+	c->postmaster = (pid_t)c->pf.pid;	/* gone: for messages only */
+	c->owner = t->st.uid;
+	return 1;
+}
+
+/* The target itself: a postmaster, an orphan, or nothing we protect. */
 static int classify_self(const char *procroot, struct pgkg_target *t)
 {
 	int r = probe_known(procroot, &t->st, &t->cluster);
 
 	if (r == 1) {
 		t->kind = PGKG_KIND_POSTMASTER;
+		t->ns_pid = pid_in_server_ns(procroot, t->pid, nspid_depth(procroot, t->pid));
 		return 0;
 	}
 	memset(&t->cluster, 0, sizeof(t->cluster));
 	if (r == -ESRCH)
 		return -ESRCH;
-	if (r < 0)
+	if (r < 0) {
 		mark_unverified(t);	/* server-named, cwd not readable: fail closed */
-	return 0;
+		return 0;
+	}
+	r = classify_orphan(procroot, t);
+	if (r <= 0) {
+		t->kind = PGKG_KIND_NONE;
+		memset(&t->cluster, 0, sizeof(t->cluster));
+		memset(&t->title, 0, sizeof(t->title));
+	}
+	return r == -ESRCH ? -ESRCH : 0;
 }
 
 int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out)
@@ -469,6 +578,7 @@ int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out)
 
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
+	out->ns_pid = pid;
 	out->kind = PGKG_KIND_NONE;
 	r = read_stat_only(procroot, pid, &out->st);
 	if (r < 0)

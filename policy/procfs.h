@@ -74,6 +74,8 @@ int pgkg_probe_postmaster(const char *procroot, pid_t pid, struct pgkg_cluster *
 
 struct pgkg_target {
 	pid_t pid;
+	pid_t ns_pid;		/* the pid as the target's server sees it (its postmaster's
+				 * pid namespace); == pid outside containers */
 	struct pgkg_procstat st;
 	enum pgkg_kind kind;	/* PGKG_KIND_NONE: not protected */
 	struct pgkg_title title;	/* for children */
@@ -88,6 +90,9 @@ struct pgkg_target {
  * zombie does nothing).  Returns 0, or -ESRCH if pid is gone.
  * When the parent is server-named but cannot be checked (-EACCES), kind is
  * PGKG_KIND_UNKNOWN_CHILD and unverified is set (fail closed).
+ * A server-titled process whose cwd pid file names a postmaster that no
+ * longer exists is PGKG_KIND_ORPHAN (title.kind keeps what it was; cluster
+ * holds the pid file, the data directory and the dead postmaster's pid).
  */
 int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out);
 

@@ -36,14 +36,33 @@ static void put_client(struct pgkg_buf *b, const struct pgkg_title *ti)
 	}
 }
 
+/* "client backend app@db, idle" / "autovacuum worker mydb" from a title. */
+static void put_kind_title(struct pgkg_buf *b, enum pgkg_kind kind, const struct pgkg_title *ti)
+{
+	pgkg_buf_puts(b, pgkg_kind_label(kind));
+	if (kind == PGKG_KIND_CLIENT_BACKEND || kind == PGKG_KIND_WALSENDER) {
+		put_client(b, ti);
+	} else if (kind != PGKG_KIND_POSTMASTER && ti->detail[0]) {
+		pgkg_buf_putc(b, ' ');
+		pgkg_buf_put_printable(b, ti->detail);
+	}
+}
+
 void pgkg_describe_target(struct pgkg_buf *b, const struct pgkg_target *t)
 {
-	pgkg_buf_puts(b, pgkg_kind_label(t->kind));
-	if (t->kind == PGKG_KIND_CLIENT_BACKEND || t->kind == PGKG_KIND_WALSENDER) {
-		put_client(b, &t->title);
-	} else if (t->kind != PGKG_KIND_POSTMASTER && t->title.detail[0]) {
-		pgkg_buf_putc(b, ' ');
-		pgkg_buf_put_printable(b, t->title.detail);
+	if (t->kind == PGKG_KIND_ORPHAN) {
+		pgkg_buf_puts(b, "orphaned ");
+		put_kind_title(b, t->title.kind, &t->title);
+		pgkg_buf_puts(b, ", its postmaster ");
+		pgkg_buf_putl(b, t->cluster.postmaster);
+		pgkg_buf_puts(b, " is gone");
+	} else {
+		put_kind_title(b, t->kind, &t->title);
+	}
+	if (t->ns_pid > 0 && t->ns_pid != t->pid) {
+		pgkg_buf_puts(b, ", pid ");
+		pgkg_buf_putl(b, t->ns_pid);
+		pgkg_buf_puts(b, " in the server's pid namespace");
 	}
 	if (t->unverified)
 		pgkg_buf_puts(b, ", parent not verifiable");

@@ -83,8 +83,13 @@ static void print_decision(const struct explain_opts *o, const struct pgkg_targe
 	printf(verbose ? "  %-5s -> %s" : " %s:%s", name ? name : "?", pgkg_action_name(d.action));
 	if (!verbose)
 		return;
-	if (d.action == PGKG_TERMINATE)
-		printf(" (pg_terminate_backend, waits up to %u ms for the exit)", d.timeout_ms);
+	if (d.action == PGKG_TERMINATE && (d.route == PGKG_ROUTE_SIGNAL ||
+					   (t->kind == PGKG_KIND_ORPHAN && d.route != PGKG_ROUTE_SQL)))
+		printf(" (SIGTERM sent directly with your credentials, waits up to %u ms for the exit)",
+		       d.timeout_ms);
+	else if (d.action == PGKG_TERMINATE)
+		printf(" (pg_terminate_backend, waits up to %u ms for the exit%s)", d.timeout_ms,
+		       d.route == PGKG_ROUTE_AUTO ? "; SIGTERM sent directly if SQL cannot be used" : "");
 	if (d.report_only)
 		printf(" [report mode: let through]");
 	if (d.policy_broken)
@@ -105,6 +110,15 @@ static void print_cluster(const struct pgkg_cluster *c)
 	       pw ? pw->pw_name : "?", c->pf.status[0] ? c->pf.status : "?");
 }
 
+/* Why `pg_ctl start` fails while orphans live. */
+static void print_dead_cluster(const struct pgkg_cluster *c)
+{
+	printf("  dead cluster %s: postmaster %d (line 1 of %s) is gone; its orphaned server "
+	       "processes still hold its shared memory, so pg_ctl start fails (\"pre-existing "
+	       "shared memory block ... is still in use\") until they have exited\n",
+	       c->datadir, (int)c->postmaster, c->pidfile_name);
+}
+
 static int explain_pid(const struct explain_opts *o, const char *arg)
 {
 	long long pid;
@@ -123,7 +137,10 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 		return 0;
 	}
 	printf("%lld: %s\n", pid, describe(&target));
-	print_cluster(&target.cluster);
+	if (target.kind == PGKG_KIND_ORPHAN)
+		print_dead_cluster(&target.cluster);
+	else
+		print_cluster(&target.cluster);
 	if (o->sig) {
 		print_decision(o, &target, o->sig, true);
 		return 0;
@@ -145,7 +162,63 @@ static void overview_line(const struct explain_opts *o, const struct pgkg_target
 	putchar('\n');
 }
 
-/* Every server-named process, grouped under its postmaster. */
+#define MAX_ORPHANS 256
+
+/* Orphans seen while listing the host, grouped by data directory later. */
+static struct {
+	unsigned n;
+	pid_t pid[MAX_ORPHANS];
+} orphans;
+
+static void collect_orphans(void)
+{
+	DIR *d = opendir(procroot);
+	struct dirent *de;
+
+	orphans.n = 0;
+	while (d && (de = readdir(d)) && orphans.n < MAX_ORPHANS) {
+		long long pid;
+		if (pgkg_parse_ll(de->d_name, strlen(de->d_name), 1, INT32_MAX, &pid) < 0 ||
+		    pgkg_classify(procroot, (pid_t)pid, &target) < 0 ||
+		    target.kind != PGKG_KIND_ORPHAN)
+			continue;
+		orphans.pid[orphans.n++] = (pid_t)pid;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Each dead cluster once, then its orphans.  Returns how many clusters. */
+static int explain_orphans(const struct explain_opts *o)
+{
+	static char done[MAX_ORPHANS][PGKG_PATH_MAX];
+	unsigned ndone = 0;
+
+	collect_orphans();
+	for (unsigned i = 0; i < orphans.n; i++) {
+		bool seen = false;
+		char dir[PGKG_PATH_MAX];
+		if (pgkg_classify(procroot, orphans.pid[i], &target) < 0 ||
+		    target.kind != PGKG_KIND_ORPHAN)
+			continue;
+		for (unsigned k = 0; k < ndone && !seen; k++)
+			seen = strcmp(done[k], target.cluster.datadir) == 0;
+		if (seen)
+			continue;
+		snprintf(dir, sizeof(dir), "%s", target.cluster.datadir);
+		snprintf(done[ndone++], sizeof(done[0]), "%s", dir);
+		print_dead_cluster(&target.cluster);
+		for (unsigned j = i; j < orphans.n; j++) {
+			if (pgkg_classify(procroot, orphans.pid[j], &target) == 0 &&
+			    target.kind == PGKG_KIND_ORPHAN && strcmp(target.cluster.datadir, dir) == 0)
+				overview_line(o, &target);
+		}
+	}
+	return (int)ndone;
+}
+
+/* Every server-named process, grouped under its postmaster; then the dead
+ * clusters and their orphans. */
 static int explain_all(const struct explain_opts *o)
 {
 	DIR *d = opendir(procroot);
@@ -180,6 +253,7 @@ static int explain_all(const struct explain_opts *o)
 			closedir(d2);
 	}
 	closedir(d);
+	clusters += explain_orphans(o);
 	if (!clusters)
 		printf("no PostgreSQL postmaster found on this host (or none readable by you)\n");
 	return 0;

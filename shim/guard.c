@@ -3,8 +3,10 @@
  *
  * Rules (see also guard.h):
  *  1. MUST NOT allocate, lock or use stdio; large state lives in g->ws.
- *  2. MUST NOT send a signal: verdicts only.  PASS is the default answer to
- *     anything that is not a PostgreSQL cluster process.
+ *  2. MUST NOT send the caller's signal: verdicts only.  PASS is the default
+ *     answer to anything that is not a PostgreSQL cluster process.  The
+ *     direct route (direct_route) sends SIGTERM/SIGINT, never SIGKILL,
+ *     through the front-end's signal_target, with the caller's credentials.
  *  3. Every BLOCK, rewrite or report-mode decision says one line on
  *     g->msg_fd and sends one audit line to syslog.
  */
@@ -12,11 +14,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -87,9 +91,10 @@ static void put_rule_where(struct pgkg_buf *b, const struct pgkg_policy *p,
 	pgkg_buf_putl(b, r->line);
 }
 
-/* The audit line: who, what, to whom, what happened. */
-static void audit(struct pgkg_guard *g, const struct pgkg_call *c, const struct pgkg_target *t,
-		  const struct outcome *o)
+/* The audit line: who, what, to whom, what happened, and the route taken
+ * ("sql", "signal") for terminate and cancel. */
+static void audit_route(struct pgkg_guard *g, const struct pgkg_call *c,
+			const struct pgkg_target *t, const struct outcome *o, const char *route)
 {
 	struct pgkg_buf b;
 
@@ -120,7 +125,21 @@ static void audit(struct pgkg_guard *g, const struct pgkg_call *c, const struct 
 	pgkg_buf_puts(&b, o->result);
 	pgkg_buf_puts(&b, " latency_ms=");
 	pgkg_buf_putl(&b, o->latency_ms);
+	if (route) {
+		pgkg_buf_puts(&b, " route=");
+		pgkg_buf_puts(&b, route);
+	}
+	if (t && t->ns_pid > 0 && t->ns_pid != t->pid) {
+		pgkg_buf_puts(&b, " server_pid=");
+		pgkg_buf_putl(&b, t->ns_pid);
+	}
 	pgkg_syslog(g->syslog_path, o->severity, g->caller.pid, g->ws->audit);
+}
+
+static void audit(struct pgkg_guard *g, const struct pgkg_call *c, const struct pgkg_target *t,
+		  const struct outcome *o)
+{
+	audit_route(g, c, t, o, NULL);
 }
 
 /* Start the stderr line: "kill -9 1234 (client backend app@db, idle; cluster /x) ". */
@@ -172,6 +191,23 @@ static enum pgkg_verdict say_blocked(struct pgkg_guard *g, const struct pgkg_cal
 	return PGKG_DENY;
 }
 
+/* route=signal, or an orphan (no server to ask) unless route=sql. */
+static bool signal_route_only(const struct pgkg_target *t, const struct pgkg_decision *d)
+{
+	return d->route == PGKG_ROUTE_SIGNAL ||
+	       (t->kind == PGKG_KIND_ORPHAN && d->route != PGKG_ROUTE_SQL);
+}
+
+/* What enforce mode would do with a terminate or cancel. */
+static const char *rewrite_words(const struct pgkg_target *t, const struct pgkg_decision *d)
+{
+	if (signal_route_only(t, d))
+		return d->action == PGKG_CANCEL ? "rewritten to SIGINT, sent directly"
+						: "rewritten to SIGTERM, sent directly";
+	return d->action == PGKG_CANCEL ? "rewritten to pg_cancel_backend"
+					: "rewritten to pg_terminate_backend";
+}
+
 static enum pgkg_verdict say_report(struct pgkg_guard *g, const struct pgkg_call *c,
 				    const struct pgkg_target *t, const struct pgkg_decision *d)
 {
@@ -180,9 +216,7 @@ static enum pgkg_verdict say_report(struct pgkg_guard *g, const struct pgkg_call
 
 	begin_line(g, &b, c, t);
 	pgkg_buf_puts(&b, "let through (report mode); in enforce mode it would be ");
-	pgkg_buf_puts(&b, d->action == PGKG_BLOCK	    ? "blocked"
-			  : d->action == PGKG_TERMINATE ? "rewritten to pg_terminate_backend"
-							: "rewritten to pg_cancel_backend");
+	pgkg_buf_puts(&b, d->action == PGKG_BLOCK ? "blocked" : rewrite_words(t, d));
 	pgkg_buf_puts(&b, " (");
 	put_rule_where(&b, g->policy, d->rule);
 	pgkg_buf_putc(&b, ')');
@@ -214,6 +248,7 @@ static void fill_request(struct pgkg_rw_req *req, const struct pgkg_target *t,
 	req->magic = PGKG_RW_MAGIC;
 	req->op = d->action == PGKG_CANCEL ? PGKG_RW_CANCEL : PGKG_RW_TERMINATE;
 	req->target = t->pid;
+	req->target_ns = t->ns_pid > 0 ? t->ns_pid : t->pid;
 	req->postmaster = t->cluster.postmaster;
 	req->pm_starttime = t->cluster.pm_starttime;
 	req->owner_uid = t->cluster.owner;
@@ -264,6 +299,118 @@ static void put_rewrite_failure(struct pgkg_buf *b, const struct pgkg_rw_rep *re
 	pgkg_buf_puts(b, ")'");
 }
 
+/* ---- the direct route: SIGTERM/SIGINT with the caller's credentials ---- */
+
+/* Has the process pidfd pins (t when pidfd is -1) exited within ms? */
+static bool wait_exit(const struct pgkg_guard *g, const struct pgkg_target *t, int pidfd,
+		      uint32_t ms)
+{
+	long long deadline = pgkg_mono_ms() + ms;
+	struct pgkg_procstat st;
+
+	for (;;) {
+		long long left = deadline - pgkg_mono_ms();
+		if (pidfd >= 0) {
+			struct pollfd p = {.fd = pidfd, .events = POLLIN};
+			int r = poll(&p, 1, left > 0 ? (int)left : 0);
+			if (r > 0)
+				return true;
+			if (r < 0 && errno != EINTR)
+				pidfd = -1;	/* fall back to /proc */
+		} else if (pgkg_read_stat(g->procroot, t->pid, &st) < 0 || st.state == 'Z' ||
+			   st.state == 'X' || st.starttime != t->st.starttime) {
+			return true;
+		} else if (left > 0) {
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+		if (left <= 0)
+			return false;
+	}
+}
+
+/* Why the direct route: the SQL route's failure, or the policy. */
+static void put_route_reason(struct pgkg_buf *b, const struct pgkg_target *t, const char *why)
+{
+	if (t->kind == PGKG_KIND_ORPHAN) {
+		pgkg_buf_puts(b, "no postmaster is left to ask");
+	} else if (why) {
+		pgkg_buf_puts(b, "SQL route unavailable: ");
+		pgkg_buf_put_printable(b, why[0] ? why : "no answer");
+	} else {
+		pgkg_buf_puts(b, "policy route=signal");
+	}
+}
+
+static void put_errno_word(struct pgkg_buf *b, int err)
+{
+	pgkg_buf_puts(b, err == EPERM	 ? "EPERM"
+			 : err == ESRCH	 ? "ESRCH"
+			 : err == ENOSYS ? "not available in this front-end"
+					 : "error ");
+	if (err != EPERM && err != ESRCH && err != ENOSYS)
+		pgkg_buf_putl(b, err);
+}
+
+/*
+ * Send SIGTERM (cancel: SIGINT) to the pinned process directly, as
+ * pg_terminate_backend() does inside the server, and wait for the exit.
+ * why: the SQL route's failure, or NULL for route=signal.
+ */
+static enum pgkg_verdict direct_route(struct pgkg_guard *g, const struct pgkg_call *c,
+				      const struct pgkg_target *t, const struct pgkg_decision *d,
+				      int pidfd, const char *why, long long t0)
+{
+	bool cancel = d->action == PGKG_CANCEL;
+	int sig = cancel ? SIGINT : SIGTERM;
+	struct outcome o = {pgkg_action_name(d->action), "ok", LOG_NOTICE, 0};
+	int r = g->ops->signal_target ? g->ops->signal_target(g, pidfd, t->pid, sig) : -ENOSYS;
+	struct pgkg_buf b;
+
+	if (r == 0 && !cancel && !wait_exit(g, t, pidfd, d->timeout_ms))
+		r = -ETIMEDOUT;
+	o.latency_ms = (uint32_t)(pgkg_mono_ms() - t0);
+	begin_line(g, &b, c, t);
+	if (r == 0) {
+		pgkg_buf_puts(&b, cancel ? "rewritten to SIGINT, sent directly (" :
+					   "rewritten to SIGTERM, sent directly (");
+		put_route_reason(&b, t, why);
+		pgkg_buf_puts(&b, cancel ? "): query cancel requested after " : "): exited after ");
+		pgkg_buf_putl(&b, o.latency_ms);
+		pgkg_buf_puts(&b, t->kind == PGKG_KIND_ORPHAN
+					  ? " ms; the cluster cannot restart until all its orphans are gone"
+				  : cancel ? " ms; the session stays connected"
+					   : " ms; the cluster kept running");
+	} else {
+		o.result = r == -ETIMEDOUT ? "timeout" : "failed";
+		o.severity = LOG_WARNING;
+		pgkg_buf_puts(&b, r == -ETIMEDOUT ? "SIGTERM sent directly (" : "not sent: the direct route (");
+		put_route_reason(&b, t, why);
+		if (r == -ETIMEDOUT) {
+			pgkg_buf_puts(&b, "), but still running after the policy's timeout");
+		} else {
+			pgkg_buf_puts(&b, ") failed: ");
+			put_errno_word(&b, -r);
+		}
+		if (t->kind == PGKG_KIND_ORPHAN)
+			pgkg_buf_puts(&b, "; the cluster cannot restart until all its orphans are gone");
+		if (d->rule && d->rule->fallback_signal)
+			pgkg_buf_puts(&b, "; sending the original signal (fallback=signal)");
+	}
+	put_rule_message(&b, g->policy, d->rule);
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit_route(g, c, t, &o, "signal");
+	if (r == 0)
+		return PGKG_DONE;
+	return d->rule && d->rule->fallback_signal ? PGKG_PASS : PGKG_DENY;
+}
+
+/* The SQL route could not be used at all and the policy allows the direct one. */
+static bool signal_route_next(const struct pgkg_decision *d, const struct pgkg_rw_rep *rep)
+{
+	return d->route == PGKG_ROUTE_AUTO && rep->status != PGKG_RW_OK && rep->sql_unavailable;
+}
+
 static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c,
 				 const struct pgkg_target *t, const struct pgkg_decision *d)
 {
@@ -278,7 +425,20 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 		return PGKG_PASS;	/* gone meanwhile: the kernel answers ESRCH */
 	fill_request(&g->ws->req, t, d, g->policy);
 	memset(rep, 0, sizeof(*rep));
-	g->ops->rewrite(g, &g->ws->req, c->pidfd >= 0 ? c->pidfd : pidfd, rep);
+	int fd = c->pidfd >= 0 ? c->pidfd : pidfd;
+	bool direct = signal_route_only(t, d);
+
+	if (!direct) {
+		g->ops->rewrite(g, &g->ws->req, fd, rep);
+		direct = signal_route_next(d, rep);
+	}
+	if (direct) {
+		enum pgkg_verdict v = direct_route(g, c, t, d, fd,
+						   signal_route_only(t, d) ? NULL : rep->detail, t0);
+		if (pidfd >= 0)
+			close(pidfd);
+		return v;
+	}
 	if (pidfd >= 0)
 		close(pidfd);
 	o.latency_ms = (uint32_t)(pgkg_mono_ms() - t0);
@@ -297,13 +457,13 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 		pgkg_buf_puts(&b, "not sent: ");
 		pgkg_buf_puts(&b, fn);
 		pgkg_buf_puts(&b, " failed: ");
-		put_rewrite_failure(&b, rep, t->pid);
+		put_rewrite_failure(&b, rep, t->ns_pid > 0 ? t->ns_pid : t->pid);
 		if (d->rule && d->rule->fallback_signal)
 			pgkg_buf_puts(&b, "; sending the original signal (fallback=signal)");
 	}
 	put_rule_message(&b, g->policy, d->rule);
 	pgkg_say(g->msg_fd, g->ws->line);
-	audit(g, c, t, &o);
+	audit_route(g, c, t, &o, "sql");
 	if (rep->status == PGKG_RW_OK)
 		return PGKG_DONE;
 	return d->rule && d->rule->fallback_signal ? PGKG_PASS : PGKG_DENY;

@@ -4,9 +4,11 @@
  *
  *  1. The guard MUST NOT allocate, lock or use stdio: in the preload library
  *     it runs inside kill(), possibly in a signal handler.
- *  2. It never sends the signal itself: it returns a verdict, and the
+ *  2. It never sends the caller's signal itself: it returns a verdict, and the
  *     front-end passes the call through (with the caller's own credentials,
- *     so the kernel keeps the last word on permission) or answers it.
+ *     so the kernel keeps the last word on permission) or answers it.  The
+ *     one signal it has sent is the direct route's SIGTERM/SIGINT (never
+ *     SIGKILL), through ops->signal_target, with the caller's credentials.
  *  3. Calls from a process of the target's own cluster are PASS at once.
  *  4. A target the caller could not signal is PASS (the kernel says EPERM);
  *     nothing is sent to the database for it.
@@ -46,6 +48,13 @@ struct pgkg_guard_ops {
 	/* Point g->policy at the policy (called at most once per call, and only
 	 * when a decision is needed). */
 	void (*load_policy)(struct pgkg_guard *g);
+	/*
+	 * The direct route (SQL cannot be used, or route=signal): send sig
+	 * (SIGTERM or SIGINT only) to the process pidfd pins (pid when pidfd is
+	 * -1) WITH THE CALLER'S OWN CREDENTIALS, as pg_terminate_backend() does
+	 * inside the server.  0 or a negative errno.  NULL: no direct route.
+	 */
+	int (*signal_target)(struct pgkg_guard *g, int pidfd, pid_t pid, int sig);
 };
 
 /* Working storage for one call (large: the library maps it, so that the

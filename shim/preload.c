@@ -64,6 +64,21 @@ static void lib_rewrite(struct pgkg_guard *g, const struct pgkg_rw_req *req, int
 	pgkg_helper_rewrite(helper ? helper : PGKG_HELPER_PATH, req, pidfd, rep);
 }
 
+/* The direct route: this process IS the caller, so a raw system call here
+ * carries the caller's own credentials.  SIGTERM/SIGINT only. */
+static int lib_signal_target(struct pgkg_guard *g, int pidfd, pid_t pid, int sig)
+{
+	long r;
+
+	if (sig != SIGTERM && sig != SIGINT)
+		return -EINVAL;
+	if (pidfd >= 0)
+		r = pgkg_raw(SYS_pidfd_send_signal, pidfd, sig, 0, 0);
+	else
+		r = pgkg_raw(SYS_kill, pid, sig, 0, 0);
+	return r < 0 ? (int)r : 0;
+}
+
 /* The slow path's storage, mapped per call: the guard's scratch and the policy. */
 struct storage {
 	struct pgkg_guard_ws ws;
@@ -82,6 +97,7 @@ static const struct pgkg_guard_ops lib_ops = {
 	.can_signal = lib_can_signal,
 	.rewrite = lib_rewrite,
 	.load_policy = lib_load_policy,
+	.signal_target = lib_signal_target,
 };
 
 static void fill_caller(struct pgkg_guard *g, pid_t self)

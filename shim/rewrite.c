@@ -10,7 +10,13 @@
  *     themselves.  No privilege is added: the guard has already checked the
  *     caller could signal the target.
  *  3. Success means the process is gone (pidfd readable), or for cancel,
- *     that pg_cancel_backend() said true.  Never a raw signal.
+ *     that pg_cancel_backend() said true.  Never a raw signal: when SQL
+ *     cannot be used at all (no connection, or the server does not know a
+ *     pid that is its own child) the answer says so (sql_unavailable) and the
+ *     guard decides about the direct route.
+ *  6. The SQL argument is the pid as the server sees it (target_ns: its
+ *     pid namespace); the wait is on the pidfd of the process the caller
+ *     named, so another session with the same number is never reported.
  *  4. Every step is bounded: connect_timeout, statement_timeout, the wait.
  *  5. The usual case (the pid file's socket, peer or trust authentication)
  *     speaks the protocol directly (pgwire.c); libpq is loaded (dlopen) only
@@ -380,6 +386,12 @@ static struct conn *get_conn(struct pgkg_rewriter *rw, const struct pgkg_rw_req 
 	return c;
 }
 
+/* The pid as the target's server knows it (its pid namespace). */
+static pid_t server_pid(const struct pgkg_rw_req *req)
+{
+	return req->target_ns > 0 ? req->target_ns : req->target;
+}
+
 struct notice_sink {
 	const struct pq_api *pq;
 	struct pgkg_rw_rep *rep;
@@ -407,7 +419,7 @@ static int call_libpq(const struct pq_api *pq, PGconn *pg, const struct pgkg_rw_
 	PGresult *res;
 	int r = -1;
 
-	snprintf(pidbuf, sizeof(pidbuf), "%d", req->target);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)server_pid(req));
 	pq->set_notice_receiver(pg, capture_notice, &sink);
 	res = pq->exec_params(pg, sql, 1, NULL, params, NULL, NULL, 0);
 	if (pq->result_status(res) == PGRES_TUPLES_OK && pq->ntuples(res) == 1)
@@ -430,7 +442,7 @@ static int call_wire(struct pgkg_wire *w, const struct pgkg_rw_req *req, struct 
 
 	snprintf(sql, sizeof(sql), "SELECT pg_catalog.%s(%d)",
 		 req->op == PGKG_RW_CANCEL ? "pg_cancel_backend" : "pg_terminate_backend",
-		 (int)req->target);
+		 (int)server_pid(req));
 	r = pgkg_wire_query_bool(w, sql, QUERY_TIMEOUT_MS, err, sizeof(err), rep->detail,
 				 sizeof(rep->detail));
 	if (r < 0)
@@ -501,6 +513,10 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
 		if (!(c = get_conn(rw, req, rep)))
 			break;
+		if (pidfd >= 0 && already_gone(rw->procroot, req->target, pidfd)) {
+			r = 1;	/* went while we connected: never send its number, now maybe another's */
+			break;
+		}
 		r = call_function(rw, c, req, rep);
 		if (r < 0 && !conn_ok(rw, c))
 			drop(rw, c);	/* a stale cached connection: once more */
@@ -509,6 +525,14 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	}
 	if (r == 0)
 		set_detail(rep, PGKG_RW_REFUSED, rep->detail[0] ? rep->detail : "the function returned false");
+	/*
+	 * false (no error) means the server did not signal a pid the guard found
+	 * to be its own child: "PID %d is not a PostgreSQL backend process" (a
+	 * background worker without a database connection) or its kill() failed.
+	 * Refusals for permission are errors (r < 0), never false.  Not matched
+	 * on the text: lc_messages may translate it.
+	 */
+	rep->sql_unavailable = rep->status == PGKG_RW_NOCONN || r == 0;
 	if (r == 1 && req->op == PGKG_RW_TERMINATE &&
 	    !wait_gone(rw->procroot, req->target, pidfd, t0 + req->timeout_ms))
 		set_detail(rep, PGKG_RW_TIMEOUT, "");

@@ -27,7 +27,8 @@ enum pgkg_rw_status {
 struct pgkg_rw_req {
 	uint32_t magic;
 	uint32_t op;		/* enum pgkg_rw_op */
-	int32_t target;
+	int32_t target;		/* as this host sees it (pidfd, /proc) */
+	int32_t target_ns;	/* as the server sees it (its pid namespace): the SQL argument */
 	int32_t postmaster;
 	uint64_t pm_starttime;
 	uint32_t owner_uid;	/* the postmaster's uid: a root caller acts as it */
@@ -41,6 +42,9 @@ struct pgkg_rw_rep {
 	uint32_t magic;
 	int32_t status;		/* enum pgkg_rw_status */
 	uint32_t elapsed_ms;	/* request received -> process gone */
+	uint32_t sql_unavailable;	/* 1: SQL could not be used at all (no connection,
+					 * the server does not know the pid): nothing was
+					 * signalled, a direct signal may take over */
 	char detail[400];	/* server WARNING/ERROR or connection error */
 };
 

@@ -155,7 +155,6 @@ static noreturn void child_main(int sock, char **cmd, const struct pgkg_exec_opt
 	if ((fd = seccomp_notify_fd(ctx)) < 0 || send_fd(sock, fd) < 0)
 		die("cannot hand the seccomp listener to the supervisor");
 	close(fd);
-	close(sock);
 	seccomp_release(ctx);
 	/* Only now: loading a filter without no_new_privs needs root. */
 	if (o->drop_to_user && o->drop_to_user(o->drop_ctx) < 0)
@@ -163,6 +162,10 @@ static noreturn void child_main(int sock, char **cmd, const struct pgkg_exec_opt
 	/* After any change of credentials, which clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
 		_exit(127);	/* the supervisor is already gone */
+	/* Nothing of the command runs before the supervisor has given up root. */
+	if (read(sock, &(char){0}, 1) != 1)
+		_exit(127);
+	close(sock);
 	if (o->path)
 		execv(o->path, cmd);
 	else
@@ -310,10 +313,39 @@ static void sup_load_policy(struct pgkg_guard *g)
 	/* loaded once at start (pgkg_supervise); nothing to do per call */
 }
 
+struct direct {
+	int pidfd;
+	pid_t pid;
+	int sig;
+};
+
+static int send_direct(void *p)
+{
+	const struct direct *d = p;
+	/* raw: a preloaded libpgkillguard.so must not judge the call again */
+	long r = d->pidfd >= 0 ? pgkg_raw(SYS_pidfd_send_signal, d->pidfd, d->sig, 0, 0)
+			       : pgkg_raw(SYS_kill, d->pid, d->sig, 0, 0);
+
+	return r < 0 ? (int)r : 0;
+}
+
+/* The direct route (SIGTERM/SIGINT when SQL cannot be used), sent by a
+ * thread holding the caller's exact credentials, never the supervisor's. */
+static int sup_signal_target(struct pgkg_guard *g, int pidfd, pid_t pid, int sig)
+{
+	struct job *j = job_of(g);
+	struct direct d = {pidfd, pid, sig};
+
+	if (sig != SIGTERM && sig != SIGINT)
+		return -EINVAL;
+	return pgkg_act_as(&j->caller, j->caller_cap_kill, send_direct, &d);
+}
+
 static const struct pgkg_guard_ops sup_ops = {
 	.can_signal = sup_can_signal,
 	.rewrite = sup_rewrite,
 	.load_policy = sup_load_policy,
+	.signal_target = sup_signal_target,
 };
 
 static void fill_guard(struct job *j, struct pgkg_guard *g)
@@ -779,10 +811,13 @@ int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 			;
 		return exit_like(status);	/* the child said why */
 	}
-	close(sv[0]);
 	if (!(s.rw = pgkg_rewriter_new(procroot)))
 		die("out of memory");
 	lose_root();
+	/* go: the command may start now */
+	if (write(sv[0], "G", 1) != 1)
+		die_errno("cannot start the command");
+	close(sv[0]);
 	status = serve(&s);
 	serve_leftovers(&s);
 	pgkg_rewriter_free(s.rw);

@@ -10,7 +10,8 @@
  *    control characters (it goes to a terminal);
  *  - limits hold: at most PGKG_MAX_RULES rules, the pool within its size;
  *  - every kept rule is well formed: non-empty signal and kind sets, a known
- *    action, rewrites only for backend kinds, timeout in range, every string
+ *    action, rewrites only for backend kinds and orphans, a known route,
+ *    timeout in range, every string
  *    offset inside the used pool and terminated;
  *  - pgkg_decide() gives a known action for every kind and a few signals, and
  *    a broken policy blocks fatal signals to cluster processes.
@@ -46,7 +47,8 @@ static void check_rule(const struct pgkg_policy *p, const struct pgkg_rule *r)
 	FUZZ_CHECK(r->kinds != 0 && (r->kinds & ~PGKG_KINDS_ANY) == 0);
 	FUZZ_CHECK((unsigned)r->action <= PGKG_CANCEL);
 	if (r->action == PGKG_TERMINATE || r->action == PGKG_CANCEL)
-		FUZZ_CHECK((r->kinds & ~PGKG_KINDS_BACKEND) == 0);
+		FUZZ_CHECK((r->kinds & ~PGKG_KINDS_REWRITABLE) == 0);
+	FUZZ_CHECK((unsigned)r->route <= PGKG_ROUTE_SIGNAL);
 	FUZZ_CHECK(r->timeout_ms >= 1 && r->timeout_ms <= 600000);
 	FUZZ_CHECK(r->file != 0 && r->line >= 1);
 	check_str(p, r->file);

@@ -325,6 +325,25 @@ static void build_tree(void)
 	make_proc(703, "postgres", 1, "postgres -D /x", make_datadir("data9", "postmaster.pid", pidfile_text(2, 5438)));
 	set_status(703, 1, "703\t50\t2");	/* nested namespaces: innermost counts */
 
+	/* orphans: the postmaster named by the pid file in their cwd is gone */
+	{
+		char da[PATH_MAX + 64], db[PATH_MAX + 64], dc[PATH_MAX + 64], dd1[PATH_MAX + 64];
+		snprintf(da, sizeof(da), "%s", make_datadir("dataA", "postmaster.pid", pidfile_text(950, 5440)));
+		snprintf(db, sizeof(db), "%s", make_datadir("dataB", "postmaster.pid", pidfile_text(600, 5441)));
+		snprintf(dc, sizeof(dc), "%s", make_datadir("dataC", "postmaster.pid", pidfile_text(100, 5442)));
+		snprintf(dd1, sizeof(dd1), "%s/data1", root);
+		make_proc(960, "postgres", 1, "postgres: app prod [local] SELECT", da);
+		make_proc(961, "postgres", 1, "postgres: 15/main: autovacuum worker prod", da);
+		make_proc(962, "postgres", 1, "postgres: app prod [local] idle", db);	/* pid reused by bash */
+		make_proc(963, "postgres", 1, "postgres: app prod [local] idle", dc);	/* by another cluster's postmaster */
+		make_proc(964, "postgres", 1, "postgres: app prod [local] idle", dd1);	/* its postmaster lives */
+		make_proc(965, "postgres", 1, "postgres -D /dataA", da);	/* a postmaster starting up */
+		make_proc(966, "postgres", 1, "postgres: app prod [local] idle", da);
+		set_status(966, 1, "966\t12");	/* in a container: its pid file speaks of another namespace */
+		make_proc(967, "postgres", 1, "postgres: app prod [local] idle", root);	/* no pid file */
+		make_proc(968, "postgres", 400, "postgres: app prod [local] idle", da);	/* server parent */
+	}
+
 	/* a directory without files: vanished between readdir and read */
 	{
 		char path[PATH_MAX + 64];
@@ -461,6 +480,44 @@ static void test_nspid(void)
 	is_int(pgkg_probe_postmaster(procroot, 703, &c), 1, "nested namespaces: innermost NSpid");
 }
 
+static void test_server_pid(void)
+{
+	struct pgkg_target t;
+
+	pgkg_classify(procroot, 701, &t);
+	is_int(t.pid, 701, "container backend: host pid kept");
+	is_int(t.ns_pid, 30, "container backend: the pid its server knows (NSpid in the postmaster's namespace)");
+	pgkg_classify(procroot, 700, &t);
+	is_int(t.ns_pid, 1, "container postmaster: namespace pid 1");
+	pgkg_classify(procroot, 102, &t);
+	is_int(t.ns_pid, 102, "host backend: the same pid");
+	pgkg_classify(procroot, 300, &t);
+	is_int(t.ns_pid, 300, "not protected: ns_pid is the pid");
+}
+
+static void test_orphans(void)
+{
+	struct pgkg_target t;
+
+	check_kind(960, PGKG_KIND_ORPHAN, 950, "orphaned client backend (postmaster gone)");
+	pgkg_classify(procroot, 960, &t);
+	is_int(t.title.kind, PGKG_KIND_CLIENT_BACKEND, "orphan keeps its title's kind");
+	is_str(t.title.user, "app", "orphan's title user");
+	ok(ends_with(t.cluster.datadir, "/dataA"), "orphan's data directory is its cwd");
+	is_int(t.cluster.pf.port, 5440, "orphan's pid file read");
+	check_kind(961, PGKG_KIND_ORPHAN, 950, "orphaned autovacuum worker with cluster_name");
+	check_kind(962, PGKG_KIND_ORPHAN, 600, "pid file names a pid reused by a non-postmaster");
+	check_kind(963, PGKG_KIND_ORPHAN, 100, "pid file names another cluster's postmaster");
+	check_kind(964, PGKG_KIND_NONE, 0, "its postmaster is alive: not an orphan");
+	check_kind(965, PGKG_KIND_NONE, 0, "postmaster command line, stale pid file: not an orphan");
+	check_kind(966, PGKG_KIND_NONE, 0, "containerised process: not judged from the host");
+	check_kind(967, PGKG_KIND_NONE, 0, "no pid file in its cwd: not an orphan");
+	check_kind(968, PGKG_KIND_NONE, 0, "parent is a live server process: not an orphan");
+	ok(!pgkg_kind_is_backend(PGKG_KIND_ORPHAN), "orphan is not in the backend set");
+	ok(PGKG_KINDS_ANY & PGKG_KIND_BIT(PGKG_KIND_ORPHAN), "orphan is in any");
+	is_int(pgkg_kinds_from_name("orphan", 6), PGKG_KIND_BIT(PGKG_KIND_ORPHAN), "kind name orphan");
+}
+
 static void test_read_helpers(void)
 {
 	char comm[16], title[64];
@@ -561,6 +618,8 @@ int main(void)
 	test_not_protected();
 	test_kingbase();
 	test_nspid();
+	test_server_pid();
+	test_orphans();
 	test_read_helpers();
 	test_real_proc();
 	test_denied();

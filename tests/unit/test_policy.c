@@ -341,6 +341,10 @@ static const struct {
 	{"USR1", PGKG_KIND_CHECKPOINTER, 700, "bash", PGKG_ALLOW},
 	{"KILL", PGKG_KIND_UNKNOWN_CHILD, 700, "bash", PGKG_BLOCK},
 	{"TERM", PGKG_KIND_UNKNOWN_CHILD, 700, "bash", PGKG_ALLOW},
+	{"KILL", PGKG_KIND_ORPHAN, 700, "bash", PGKG_TERMINATE},
+	{"SEGV", PGKG_KIND_ORPHAN, 700, "bash", PGKG_TERMINATE},
+	{"STOP", PGKG_KIND_ORPHAN, 700, "bash", PGKG_BLOCK},
+	{"TERM", PGKG_KIND_ORPHAN, 700, "bash", PGKG_ALLOW},
 	{"KILL", PGKG_KIND_NONE, 700, "bash", PGKG_ALLOW},
 	{"STOP", PGKG_KIND_NONE, 700, "bash", PGKG_ALLOW},
 	{"SEGV", PGKG_KIND_NONE, 1, "systemd", PGKG_ALLOW},
@@ -372,7 +376,7 @@ static void test_default(void)
 	show_errors();
 	ok(!P.broken, "built-in default: not broken");
 	is_str(P.path, "(built-in default)", "built-in default: path");
-	is_int(P.nrules, 10, "built-in default: 10 rules");
+	is_int(P.nrules, 11, "built-in default: 11 rules");
 	is_str(pgkg_policy_str(&P, P.rules[0].file), "(built-in default)", "rules say where they come from");
 	is_int(P.mode, PGKG_MODE_ENFORCE, "built-in default: mode enforce");
 	check_default_table("default");
@@ -397,7 +401,7 @@ static void test_default(void)
 	mkdir(dir, 0755);
 	n = parse(path_in(dir, "pgkillguard.conf"), pgkg_default_policy_text);
 	is_int(n, 0, "shipped file: no errors");
-	is_int(P.nrules, 10, "shipped file: 10 rules");
+	is_int(P.nrules, 11, "shipped file: 11 rules");
 	check_default_table("shipped");
 }
 
@@ -487,6 +491,49 @@ static void check_decisions(const char *dir, const char *conf)
 			check_decision_line(conf, lineno, line);
 	}
 	fclose(f);
+}
+
+static void test_route(void)
+{
+	struct pgkg_caller c = caller(700, 1000, "bash");
+	struct pgkg_decision d;
+
+	is_int(parse("route.conf", "KILL client-backend terminate route=sql\n"
+				   "QUIT client-backend terminate route=signal\n"
+				   "ABRT client-backend terminate route=auto\n"
+				   "SEGV client-backend terminate\n"
+				   "INT  walsender      cancel    route=signal\n"
+				   "KILL orphan         terminate route=signal timeout=100\n"), 0,
+	       "route=sql|signal|auto parse");
+	show_errors();
+	decide(&c, PGKG_KIND_CLIENT_BACKEND, SIGKILL, &d);
+	is_int(d.route, PGKG_ROUTE_SQL, "route=sql reaches the decision");
+	decide(&c, PGKG_KIND_CLIENT_BACKEND, SIGQUIT, &d);
+	is_int(d.route, PGKG_ROUTE_SIGNAL, "route=signal reaches the decision");
+	decide(&c, PGKG_KIND_CLIENT_BACKEND, SIGABRT, &d);
+	is_int(d.route, PGKG_ROUTE_AUTO, "route=auto reaches the decision");
+	decide(&c, PGKG_KIND_CLIENT_BACKEND, SIGSEGV, &d);
+	is_int(d.route, PGKG_ROUTE_AUTO, "no route= means auto");
+	decide(&c, PGKG_KIND_WALSENDER, SIGINT, &d);
+	ok(d.action == PGKG_CANCEL && d.route == PGKG_ROUTE_SIGNAL, "cancel with route=signal");
+	decide(&c, PGKG_KIND_ORPHAN, SIGKILL, &d);
+	ok(d.action == PGKG_TERMINATE && d.route == PGKG_ROUTE_SIGNAL && d.timeout_ms == 100,
+	   "terminate an orphan by the direct route");
+	is_str(pgkg_route_name(PGKG_ROUTE_SIGNAL), "signal", "route name signal");
+	is_str(pgkg_route_name(PGKG_ROUTE_SQL), "sql", "route name sql");
+	is_str(pgkg_route_name(PGKG_ROUTE_AUTO), "auto", "route name auto");
+
+	is_int(parse("bad.conf", "KILL client-backend terminate route=kill\n"), 1, "route=kill is an error");
+	ok(E.n == 1 && strstr(E.line[0], "bad.conf:1: route must be auto, sql or signal, not \"kill\""),
+	   "route error says what is allowed");
+	is_int(parse("bad.conf", "KILL client-backend block route=signal\n"), 1,
+	       "route= on block is an error");
+	ok(E.n == 1 && strstr(E.line[0], "route") && strstr(E.line[0], "only applies to terminate and cancel"),
+	   "route= only for terminate and cancel");
+	is_int(parse("bad.conf", "KILL checkpointer terminate route=signal\n"), 1,
+	       "route=signal does not open auxiliary kinds to terminate");
+	is_int(parse("bad.conf", "KILL client-backend terminate route=sql route=signal\n"), 1,
+	       "duplicate route is an error");
 }
 
 static void test_valid_fixtures(void)
@@ -1135,6 +1182,7 @@ int main(int argc, char **argv)
 	test_rtmin();
 	test_action_names();
 	test_default();
+	test_route();
 	test_valid_fixtures();
 	test_invalid_fixtures();
 	test_trust();
