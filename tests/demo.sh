@@ -148,6 +148,10 @@ one_kill() {
 		note "\$ LD_PRELOAD=$PGKG_LIB kill -9 $victim     # $tag-idle1"
 		env LD_PRELOAD="$PGKG_LIB" PGKILLGUARD_HELPER="$PGKG_HELPER" \
 			/usr/bin/kill -9 "$victim" 2>"$D/kill.$tag.err" || rc=$?
+	elif grep -qs pgkillguard /etc/ld.so.preload && command -v busybox >/dev/null; then
+		# the library is in every process: only a static kill goes around it
+		note "\$ busybox kill -9 $victim     # $tag-idle1; static: /etc/ld.so.preload does not reach it"
+		busybox kill -9 "$victim" 2>"$D/kill.$tag.err" || rc=$?
 	else
 		note "\$ kill -9 $victim     # $tag-idle1, no guard"
 		env -u LD_PRELOAD /usr/bin/kill -9 "$victim" 2>"$D/kill.$tag.err" || rc=$?
