@@ -5,10 +5,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <stdint.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,17 +77,14 @@ static const char *describe(const struct pgkg_target *t)
 	return line;
 }
 
-static void print_decision(const struct explain_opts *o, const struct pgkg_target *t, int sig,
-			   bool verbose)
+static void print_decision(const struct explain_opts *o, const struct pgkg_target *t, int sig)
 {
 	char scratch[16];
 	const char *name = pgkg_signal_name(sig, scratch, sizeof(scratch));
 	struct pgkg_decision d;
 
 	pgkg_decide(&policy, &o->caller, t, sig, &d);
-	printf(verbose ? "  %-5s -> %s" : " %s:%s", name ? name : "?", pgkg_action_name(d.action));
-	if (!verbose)
-		return;
+	printf("  %-5s -> %s", name ? name : "?", pgkg_action_name(d.action));
 	if (d.action == PGKG_TERMINATE)
 		printf(" (pg_terminate_backend, waits up to %u ms for the exit)", d.timeout_ms);
 	if (d.report_only)
@@ -160,11 +157,11 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 	printf("%lld: %s\n", pid, describe(&target));
 	print_cluster(&target.cluster);
 	if (o->sig) {
-		print_decision(o, &target, o->sig, true);
+		print_decision(o, &target, o->sig);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(overview_signals) / sizeof(overview_signals[0]); i++)
-		print_decision(o, &target, overview_signals[i], true);
+		print_decision(o, &target, overview_signals[i]);
 	return 0;
 }
 
@@ -511,58 +508,89 @@ static size_t table_width(const struct explain_opts *o)
 	return 80;
 }
 
-static void table_print(const struct table *tb)
+/* The columns: the widest cell of each, the process column fitted to the width. */
+struct layout {
+	size_t nsig, cw[NOVERVIEW], pidw, descw, width;
+	char names[NOVERVIEW][16];
+};
+
+static void table_layout(const struct table *tb, struct layout *L)
 {
 	const struct explain_opts *o = tb->o;
-	size_t nsig = o->sig ? 1 : NOVERVIEW, cw[NOVERVIEW], pidw = 3, descw = 7, fixed, width;
-	char names[NOVERVIEW][16];
+	size_t fixed;
 
-	for (size_t j = 0; j < nsig; j++) {
-		const char *n = pgkg_signal_name(o->sig ? o->sig : overview_signals[j], names[j],
-						 sizeof(names[j]));
-		if (n != names[j])
-			snprintf(names[j], sizeof(names[j]), "%s",
-				 n ? n : "?");
-		cw[j] = strlen(names[j]);
+	L->nsig = o->sig ? 1 : NOVERVIEW;
+	L->pidw = strlen("PID");
+	L->descw = strlen("PROCESS");
+	for (size_t j = 0; j < L->nsig; j++) {
+		const char *n = pgkg_signal_name(o->sig ? o->sig : overview_signals[j], L->names[j],
+						 sizeof(L->names[j]));
+		if (n != L->names[j])
+			snprintf(L->names[j], sizeof(L->names[j]), "%s", n ? n : "?");
+		L->cw[j] = strlen(L->names[j]);
 	}
 	for (size_t i = 0; i < tb->n; i++) {
 		const struct row *r = &tb->rows[i];
 		char num[16];
 		if (r->cluster)
 			continue;
-		pidw = (size_t)snprintf(num, sizeof(num), "%d", (int)r->pid) > pidw ? strlen(num) : pidw;
-		descw = strlen(r->desc) > descw ? strlen(r->desc) : descw;
-		for (size_t j = 0; j < nsig; j++)
-			if (strlen(pgkg_action_name(r->act[j])) > cw[j])
-				cw[j] = strlen(pgkg_action_name(r->act[j]));
+		snprintf(num, sizeof(num), "%d", (int)r->pid);
+		if (strlen(num) > L->pidw)
+			L->pidw = strlen(num);
+		if (strlen(r->desc) > L->descw)
+			L->descw = strlen(r->desc);
+		for (size_t j = 0; j < L->nsig; j++)
+			if (strlen(pgkg_action_name(r->act[j])) > L->cw[j])
+				L->cw[j] = strlen(pgkg_action_name(r->act[j]));
 	}
-	fixed = 4 + pidw + 2;
-	for (size_t j = 0; j < nsig; j++)
-		fixed += 2 + cw[j];
-	width = table_width(o);
-	if (width && descw + fixed > width)
-		descw = width > fixed + 16 ? width - fixed : 16;
+	fixed = 4 + L->pidw + 2;
+	for (size_t j = 0; j < L->nsig; j++)
+		fixed += 2 + L->cw[j];
+	L->width = table_width(o);
+	if (L->width && L->descw + fixed > L->width)
+		L->descw = L->width > fixed + 16 ? L->width - fixed : 16;
+}
+
+/* The columns after the process column: the last one without padding. */
+static void print_cells(const struct layout *L, const char *const *cells)
+{
+	for (size_t j = 0; j < L->nsig; j++)
+		printf("  %-*s", j + 1 < L->nsig ? (int)L->cw[j] : 0, cells[j]);
+	putchar('\n');
+}
+
+static void print_row(const struct row *r, const struct layout *L)
+{
+	const char *cells[NOVERVIEW], *rest, *s;
+	size_t len = wrap_line(r->desc, L->descw, &rest);
+
+	printf("    %-*d  %-*.*s", (int)L->pidw, (int)r->pid, (int)L->descw, (int)len, r->desc);
+	for (size_t j = 0; j < L->nsig; j++)
+		cells[j] = pgkg_action_name(r->act[j]);
+	print_cells(L, cells);
+	while (*rest) {
+		s = rest;
+		len = wrap_line(s, L->descw, &rest);
+		printf("    %-*s  %.*s\n", (int)L->pidw, "", (int)len, s);
+	}
+}
+
+static void table_print(const struct table *tb)
+{
+	struct layout L;
+	const char *heads[NOVERVIEW];
+
+	table_layout(tb, &L);
+	for (size_t j = 0; j < L.nsig; j++)
+		heads[j] = L.names[j];
 	for (size_t i = 0; i < tb->n; i++) {
-		const struct row *r = &tb->rows[i];
-		if (r->cluster) {
-			print_wrapped(r->cluster, width);
-			printf("    %-*s  %-*s", (int)pidw, "PID", (int)descw, "PROCESS");
-			for (size_t j = 0; j < nsig; j++)
-				printf("  %-*s", j + 1 < nsig ? (int)cw[j] : 0, names[j]);
-			putchar('\n');
+		if (!tb->rows[i].cluster) {
+			print_row(&tb->rows[i], &L);
 			continue;
 		}
-		const char *rest;
-		size_t len = wrap_line(r->desc, descw, &rest);
-		printf("    %-*d  %-*.*s", (int)pidw, (int)r->pid, (int)descw, (int)len, r->desc);
-		for (size_t j = 0; j < nsig; j++)
-			printf("  %-*s", j + 1 < nsig ? (int)cw[j] : 0, pgkg_action_name(r->act[j]));
-		putchar('\n');
-		while (*rest) {
-			const char *s = rest;
-			len = wrap_line(s, descw, &rest);
-			printf("    %-*s  %.*s\n", (int)pidw, "", (int)len, s);
-		}
+		print_wrapped(tb->rows[i].cluster, L.width);
+		printf("    %-*s  %-*s", (int)L.pidw, "PID", (int)L.descw, "PROCESS");
+		print_cells(&L, heads);
 	}
 }
 
