@@ -685,8 +685,13 @@ int pgkg_cmd_explain(int argc, char **argv)
 	if (o.json) {
 		json_head(&o);
 		fputs(", \"processes\": [", stdout);
-		for (int i = optind; i < argc; i++) {
-			fputs(i > optind ? ", " : "", stdout);
+		for (int i = optind, n = 0; i < argc; i++) {
+			long long pid;
+			if (pgkg_parse_ll(argv[i], strlen(argv[i]), 1, INT32_MAX, &pid) < 0) {
+				rc |= explain_pid(&o, argv[i]);	/* says why, on stderr */
+				continue;
+			}
+			fputs(n++ ? ", " : "", stdout);
 			rc |= explain_pid(&o, argv[i]);
 		}
 		fputs("]}\n", stdout);

@@ -126,5 +126,10 @@ d = json.loads(sys.stdin.read())
 p = d["processes"]
 print(len(p), p[0]["cluster"]["datadir"], list(p[0]["decisions"]), p[1]["error"])' <<<"$OUT") || CHECK="python3 failed"
 t_is "$CHECK" "2 $D/data ['QUIT'] no such process" "--json PID...: each process, its cluster, the one signal asked for"
+rc=0
+OUT=$("$PGKG" explain --json abc "$T" 0x1 "$PM" 2>"$_PGKG_TMP/err") || rc=$?
+t_is "$(python3 -c 'import json, sys; print([p["pid"] for p in json.loads(sys.stdin.read())["processes"]])' <<<"$OUT" 2>&1)" \
+	"[$T, $PM]" "--json with arguments that are not pids: still valid JSON, the pids in it"
+t_is "$rc:$(grep -c 'not a process id' "$_PGKG_TMP/err")" "1:2" "--json: a bad argument is said on stderr, exit 1"
 t_ok "explain sent nothing: backend alive" alive "$T"
 t_done
