@@ -508,9 +508,13 @@ static size_t table_width(const struct explain_opts *o)
 	return 80;
 }
 
-/* The columns: the widest cell of each, the process column fitted to the width. */
+/* The columns: the widest cell of each, the process column fitted to the
+ * width.  When even a narrow process column leaves no room for the signal
+ * columns, the table is stacked: each row's decisions (KILL:block ...) are
+ * wrapped under its description. */
 struct layout {
 	size_t nsig, cw[NOVERVIEW], pidw, descw, width;
+	bool stacked;
 	char names[NOVERVIEW][16];
 };
 
@@ -547,8 +551,11 @@ static void table_layout(const struct table *tb, struct layout *L)
 	for (size_t j = 0; j < L->nsig; j++)
 		fixed += 2 + L->cw[j];
 	L->width = table_width(o);
-	if (L->width && L->descw + fixed > L->width)
-		L->descw = L->width > fixed + 16 ? L->width - fixed : 16;
+	L->stacked = L->width && L->width < fixed + 16;
+	if (L->stacked)
+		L->descw = L->width > 4 + L->pidw + 2 + 16 ? L->width - (4 + L->pidw + 2) : 16;
+	else if (L->width && L->descw + fixed > L->width)
+		L->descw = L->width - fixed;
 }
 
 /* The columns after the process column: the last one without padding. */
@@ -559,20 +566,44 @@ static void print_cells(const struct layout *L, const char *const *cells)
 	putchar('\n');
 }
 
-static void print_row(const struct row *r, const struct layout *L)
+/* Continuation lines of text, under the process column. */
+static void print_under(const char *rest, const struct layout *L)
 {
-	const char *cells[NOVERVIEW], *rest, *s;
-	size_t len = wrap_line(r->desc, L->descw, &rest);
+	const char *s;
+	size_t len;
 
-	printf("    %-*d  %-*.*s", (int)L->pidw, (int)r->pid, (int)L->descw, (int)len, r->desc);
-	for (size_t j = 0; j < L->nsig; j++)
-		cells[j] = pgkg_action_name(r->act[j]);
-	print_cells(L, cells);
 	while (*rest) {
 		s = rest;
 		len = wrap_line(s, L->descw, &rest);
 		printf("    %-*s  %.*s\n", (int)L->pidw, "", (int)len, s);
 	}
+}
+
+static void print_row(const struct row *r, const struct layout *L)
+{
+	const char *cells[NOVERVIEW], *rest;
+	size_t len = wrap_line(r->desc, L->descw, &rest);
+	char stack[NOVERVIEW * 32];
+	struct pgkg_buf b;
+
+	for (size_t j = 0; j < L->nsig; j++)
+		cells[j] = pgkg_action_name(r->act[j]);
+	if (L->stacked) {
+		printf("    %-*d  %.*s\n", (int)L->pidw, (int)r->pid, (int)len, r->desc);
+		print_under(rest, L);
+		pgkg_buf_init(&b, stack, sizeof(stack));
+		for (size_t j = 0; j < L->nsig; j++) {
+			pgkg_buf_puts(&b, j ? " " : "");
+			pgkg_buf_puts(&b, L->names[j]);
+			pgkg_buf_putc(&b, ':');
+			pgkg_buf_puts(&b, cells[j]);
+		}
+		print_under(stack, L);
+		return;
+	}
+	printf("    %-*d  %-*.*s", (int)L->pidw, (int)r->pid, (int)L->descw, (int)len, r->desc);
+	print_cells(L, cells);
+	print_under(rest, L);
 }
 
 static void table_print(const struct table *tb)
@@ -589,6 +620,10 @@ static void table_print(const struct table *tb)
 			continue;
 		}
 		print_wrapped(tb->rows[i].cluster, L.width);
+		if (L.stacked) {
+			printf("    %-*s  PROCESS, then SIGNAL:ACTION\n", (int)L.pidw, "PID");
+			continue;
+		}
 		printf("    %-*s  %-*s", (int)L.pidw, "PID", (int)L.descw, "PROCESS");
 		print_cells(&L, heads);
 	}

@@ -71,6 +71,11 @@ t_is "$(rows_of "$OUT" "$T")" "$(nospace "client backend $LONG@postgres, idle")"
 	"--width 50: the long description is wrapped, not cut"
 t_is "$(rows_of "$OUT" "$ARCH")" "$(nospace "$ARCH_TITLE")" "--width 50: the archiver's description is whole"
 t_like "$(nospace "$OUT")" "$(nospace "cluster $D/data: postmaster $PM, port")" "--width 50: the heading wraps too, whole"
+# too narrow for six signal columns: each row's decisions go under it
+OUT=$("$PGKG" explain --width 60)
+t_is "$(awk 'length($0) > 60' <<<"$OUT" | grep -v '^policy: \|^caller: ' || true)" "" "--width 60 (stacked): no line is wider than 60"
+t_like "$(rows_of "$OUT" "$T")" "^$(nospace "client backend $LONG@postgres, idle")KILL:terminateQUIT:terminateTERM:allowINT:allowHUP:allowSTOP:block\$" \
+	"--width 60 (stacked): the description whole, then SIGNAL:ACTION for every signal"
 t_like "$("$PGKG" explain --width 0)" "$T +client backend $LONG@postgres, idle +terminate" "--width 0: no limit"
 run_capture "$PGKG" explain --width abc
 t_is "$RC" 2 "--width abc: a usage error"
