@@ -69,7 +69,7 @@ static void fill_caller(struct pgkg_caller *c, const char *program)
 
 static const char *describe(const struct pgkg_target *t)
 {
-	static char line[PGKG_PATH_MAX + 1024];	/* a whole data directory fits */
+	static char line[1024];
 	struct pgkg_buf b;
 
 	pgkg_buf_init(&b, line, sizeof(line));
@@ -77,14 +77,17 @@ static const char *describe(const struct pgkg_target *t)
 	return line;
 }
 
-static void print_decision(const struct explain_opts *o, const struct pgkg_target *t, int sig)
+static void print_decision(const struct explain_opts *o, const struct pgkg_target *t, int sig,
+			   bool verbose)
 {
 	char scratch[16];
 	const char *name = pgkg_signal_name(sig, scratch, sizeof(scratch));
 	struct pgkg_decision d;
 
 	pgkg_decide(&policy, &o->caller, t, sig, &d);
-	printf("  %-5s -> %s", name ? name : "?", pgkg_action_name(d.action));
+	printf(verbose ? "  %-5s -> %s" : " %s:%s", name ? name : "?", pgkg_action_name(d.action));
+	if (!verbose)
+		return;
 	if (d.action == PGKG_TERMINATE)
 		printf(" (pg_terminate_backend, waits up to %u ms for the exit)", d.timeout_ms);
 	if (d.report_only)
@@ -98,33 +101,13 @@ static void print_decision(const struct explain_opts *o, const struct pgkg_targe
 	putchar('\n');
 }
 
-/* The cluster's heading: "  cluster DATADIR: postmaster PID, port ...", escaped. */
-static const char *cluster_line(const struct pgkg_cluster *c, char *line, size_t size)
-{
-	struct passwd *pw = getpwuid(c->owner);
-	struct pgkg_buf b;
-
-	pgkg_buf_init(&b, line, size);
-	pgkg_buf_puts(&b, "  cluster ");
-	pgkg_buf_put_printable(&b, c->datadir);
-	pgkg_buf_puts(&b, ": postmaster ");
-	pgkg_buf_putl(&b, c->postmaster);
-	pgkg_buf_puts(&b, ", port ");
-	pgkg_buf_putl(&b, c->pf.port);
-	pgkg_buf_puts(&b, ", socket ");
-	pgkg_buf_put_printable(&b, c->pf.sockdir[0] ? c->pf.sockdir : "(none)");
-	pgkg_buf_puts(&b, ", owner ");
-	pgkg_buf_put_printable(&b, pw ? pw->pw_name : "?");
-	pgkg_buf_puts(&b, ", status ");
-	pgkg_buf_put_printable(&b, c->pf.status[0] ? c->pf.status : "?");
-	return line;
-}
-
 static void print_cluster(const struct pgkg_cluster *c)
 {
-	char line[3 * PGKG_PATH_MAX];
+	struct passwd *pw = getpwuid(c->owner);
 
-	printf("%s\n", cluster_line(c, line, sizeof(line)));
+	printf("  cluster %s: postmaster %d, port %d, socket %s, owner %s, status %s\n", c->datadir,
+	       c->postmaster, c->pf.port, c->pf.sockdir[0] ? c->pf.sockdir : "(none)",
+	       pw ? pw->pw_name : "?", c->pf.status[0] ? c->pf.status : "?");
 }
 
 static void json_process(const struct explain_opts *o, const struct pgkg_target *t,
@@ -157,12 +140,23 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 	printf("%lld: %s\n", pid, describe(&target));
 	print_cluster(&target.cluster);
 	if (o->sig) {
-		print_decision(o, &target, o->sig);
+		print_decision(o, &target, o->sig, true);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(overview_signals) / sizeof(overview_signals[0]); i++)
-		print_decision(o, &target, overview_signals[i]);
+		print_decision(o, &target, overview_signals[i], true);
 	return 0;
+}
+
+/* describe(), with room for a whole data directory: nothing cut. */
+static const char *describe_full(const struct pgkg_target *t)
+{
+	static char line[PGKG_PATH_MAX + 1024];
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, line, sizeof(line));
+	pgkg_describe_target(&b, t);
+	return line;
 }
 
 /* ------------------------------------------------------------------ JSON */
@@ -298,7 +292,7 @@ static void json_process(const struct explain_opts *o, const struct pgkg_target 
 		fputs(", \"protected\": false}", stdout);
 		return;
 	}
-	json_key("description", describe(t));
+	json_key("description", describe_full(t));
 	if (t->kind == PGKG_KIND_CLIENT_BACKEND || t->kind == PGKG_KIND_WALSENDER) {
 		json_key("user", t->title.user);
 		json_key("database", t->title.db);
@@ -373,6 +367,28 @@ static int scan_clusters(const struct scan_ops *ops)
 	return clusters;
 }
 
+/* The cluster's heading: "  cluster DATADIR: postmaster PID, port ...", escaped. */
+static const char *cluster_line(const struct pgkg_cluster *c, char *line, size_t size)
+{
+	struct passwd *pw = getpwuid(c->owner);
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, line, size);
+	pgkg_buf_puts(&b, "  cluster ");
+	pgkg_buf_put_printable(&b, c->datadir);
+	pgkg_buf_puts(&b, ": postmaster ");
+	pgkg_buf_putl(&b, c->postmaster);
+	pgkg_buf_puts(&b, ", port ");
+	pgkg_buf_putl(&b, c->pf.port);
+	pgkg_buf_puts(&b, ", socket ");
+	pgkg_buf_put_printable(&b, c->pf.sockdir[0] ? c->pf.sockdir : "(none)");
+	pgkg_buf_puts(&b, ", owner ");
+	pgkg_buf_put_printable(&b, pw ? pw->pw_name : "?");
+	pgkg_buf_puts(&b, ", status ");
+	pgkg_buf_put_printable(&b, c->pf.status[0] ? c->pf.status : "?");
+	return line;
+}
+
 /* The table: rows collected first, so that the columns fit the widest cell. */
 struct row {
 	char *cluster;		/* a cluster's heading line, or NULL for a process */
@@ -422,7 +438,7 @@ static void table_process(void *ctx, const struct pgkg_target *t)
 	struct pgkg_decision d;
 
 	r->pid = t->pid;
-	r->desc = xstrdup(describe(t));
+	r->desc = xstrdup(describe_full(t));
 	/* the heading above names the cluster: no need to repeat it on every row */
 	if (t->cluster.datadir[0]) {
 		char suffix[PGKG_PATH_MAX + 16];
