@@ -25,7 +25,7 @@ unset label 3
 set ylabel "transactions per second"
 set xlabel "seconds from the kill -9"
 set format x "%g"
-set yrange [0:rate * 1.6]
+set yrange [0:*]
 plot dir."/guarded.tps" using 1:2 with steps lw 3 lc rgb green title "with pgkillguard", \
      dir."/unguarded.tps" using 1:2 with steps lw 2 lc rgb red title "without"
 unset multiplot

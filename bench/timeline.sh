@@ -53,12 +53,18 @@ ensure_test_user
 chown "$PGKG_TEST_USER:" "$WORK"
 BINDIR=$(pg_bindir)
 
-# sample PM OUT : every 100 ms, "EPOCH N": N client backends of postmaster PM.
+# sessions PM : how many client backends postmaster PM has (from /proc: also
+#   while it refuses connections), leaving out those still authenticating
+#   (pg_isready's probes).
+sessions() {
+	{ pgrep -a -P "$1" -f '^postgres: [^ ]+ postgres \[local\]' || true; } |
+		grep -cvE ' (startup|authentication)$' || true
+}
+
+# sample PM OUT : every 100 ms, "EPOCH N": N sessions of postmaster PM.
 sample() {
-	local n
 	while [ ! -e "$WORK/stop" ]; do
-		n=$(pgrep -c -P "$1" -f '^postgres: [^ ]+ postgres \[local\]') || true
-		echo "$EPOCHREALTIME ${n:-0}" >>"$2"
+		echo "$EPOCHREALTIME $(sessions "$1")" >>"$2"
 		sleep 0.1
 	done
 }
@@ -108,7 +114,7 @@ run() {
 	load "$arm" "$(awk -v t="$t0" -v s=$((BEFORE + AFTER)) 'BEGIN { printf "%.3f", t + s }')" &
 	LOADER=$!
 	sleep "$BEFORE"
-	before=$(pgrep -c -P "$pm" -f '^postgres: [^ ]+ postgres \[local\]') || true
+	before=$(sessions "$pm")
 	tk=$EPOCHREALTIME
 	if [ "$arm" = unguarded ]; then
 		env -u LD_PRELOAD /usr/bin/kill -9 "$victim"
