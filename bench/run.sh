@@ -5,7 +5,7 @@
 #
 #   make bench                       # builds, then runs this
 #   bash bench/run.sh [FIGURE...]    # only some: startup kill rss single
-#                                    #   pkill load (the default: all); the
+#                                    #   pkill load timeline (the default: all); the
 #                                    #   table is printed, no file written
 #                                    #   unless PGKG_BENCH_OUT says where
 #
@@ -35,7 +35,8 @@ export PGKG_TEST_USER=${PGKG_BENCH_USER:-pgkgbench}
 if [ $# -gt 0 ]; then OUT=${PGKG_BENCH_OUT:-}; else OUT=${PGKG_BENCH_OUT:-$ROOT/BENCHMARKS.md}; fi
 SAMPLES=${PGKG_BENCH_SAMPLES:-25}
 ROUNDS=${PGKG_BENCH_ROUNDS:-3}
-FIGURES=${*:-startup kill rss single pkill load}
+FIGURES=${*:-startup kill rss single pkill load timeline}
+TIMELINE=""     # the summary lines of bench/timeline.sh, once it drew its picture
 
 B=$ROOT/build
 LIB=$B/libpgkillguard.so
@@ -82,7 +83,7 @@ yesno() { if "$@"; then echo yes; else echo "**no**"; fi; }
 
 install_deps() {
 	is_root || return 0
-	PGKG_DEPS="postgresql procps hyperfine util-linux passwd python3" \
+	PGKG_DEPS="postgresql procps hyperfine util-linux passwd python3 gnuplot-nox" \
 		sh tests/lib/deps.sh >"$WORK/deps.log" 2>&1 ||
 		{ cat "$WORK/deps.log" >&2; say "cannot install dependencies"; exit 1; }
 }
@@ -498,6 +499,33 @@ fig_load() {
 	mapfile -t LOGS <"$WORK/crash.log"
 }
 
+# ------------------------------------------------- the picture: over time
+
+# bench/timeline.sh draws docs/kill9-timeline.png (its own cluster, ~40 s).
+fig_timeline() {
+	TIMELINE=$(PGKG_BENCH_USER=$PGKG_TEST_USER bash bench/timeline.sh "$ROOT/docs/kill9-timeline.png") ||
+		{ TIMELINE=""; return 1; }
+	say "timeline: $(tr '\n' ' ' <<<"$TIMELINE")"
+}
+
+# timeline_section : the picture and what it shows, for the report.
+timeline_section() {
+	local u g
+	u=$(grep '^arm=unguarded' <<<"$TIMELINE") g=$(grep '^arm=guarded' <<<"$TIMELINE")
+	echo
+	echo "## One \`kill -9\`, over time"
+	echo
+	echo "![Sessions connected and transactions per second around one unguarded and one guarded kill -9 of an idle backend](docs/kill9-timeline.png)"
+	echo
+	echo "Without the guard: $(kv sessions_before "$u") sessions before, $(kv sessions_after "$u") after (the $(kv idle_lost "$u")" \
+		"idle ones lost for good; pgbench reconnected), no connections for $(kv refused_ms "$u") ms, no transactions for" \
+		"$(kv tps_zero_s "$u") s. With it: $(kv sessions_before "$g") sessions before, $(kv sessions_after "$g") after (the one" \
+		"killed), no refused connection, $(kv restarts "$g") crash restarts. Drawn by \`bench/timeline.sh\`" \
+		"(\`make bench-timeline\` runs it alone) with gnuplot (\`bench/timeline.gp\`): one throwaway cluster, 20 idle" \
+		"psql sessions and \`pgbench -n -c 8 -j 2 -R 300 -l\` started again whenever it stops; the kill 6 s into each" \
+		"16 s run; sessions counted from /proc every 100 ms, transactions from pgbench's log in 250 ms bins."
+}
+
 # ------------------------------------------------------------------ report
 
 write_report() {
@@ -529,6 +557,7 @@ write_report() {
 			printf '%s\n' "${LOGS[@]}"
 			echo '```'
 		fi
+		[ -z "$TIMELINE" ] || timeline_section
 		echo
 		cat bench/METHOD.md
 		echo
@@ -561,6 +590,7 @@ main() {
 		want single && { fig_single || say "single kill -9: failed"; }
 		want pkill && { fig_pkill || say "pkill: failed"; }
 		want load && { fig_load || say "load: failed"; }
+		want timeline && { fig_timeline || say "timeline: failed"; }
 	else
 		want single && row "\`kill -9\` of an idle backend until it is gone (rewrite, fresh process)" "psql route" "not measured: needs root" "" "≤ 10 ms median, and below the psql route" "—"
 		want pkill && row "\`pkill -9\` over 200 idle backends until all are gone" "one SQL statement" "not measured: needs root" "" "≤ 2 s, no crash-restart" "—"

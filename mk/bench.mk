@@ -31,4 +31,8 @@ $(B)/bench/nolinkpq: bench/linkpq.c
 bench: all $(BENCH_BIN)
 	bash bench/run.sh
 
-.PHONY: bench
+# Only the picture (docs/kill9-timeline.png), which `make bench` draws too.
+bench-timeline: all
+	bash bench/timeline.sh
+
+.PHONY: bench bench-timeline

@@ -8,9 +8,11 @@
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -19,6 +21,7 @@
 
 static const char procroot[] = "/proc";
 static const int overview_signals[] = {SIGKILL, SIGQUIT, SIGTERM, SIGINT, SIGHUP, SIGSTOP};
+#define NOVERVIEW (sizeof(overview_signals) / sizeof(overview_signals[0]))
 
 /* Both are big: static, not on the stack. */
 static struct pgkg_policy policy;
@@ -27,6 +30,8 @@ static struct pgkg_target target;
 struct explain_opts {
 	const char *policy_path;
 	int sig;		/* 0: the overview set */
+	bool json;
+	long long width;	/* of the table: -1 the terminal's, 0 no limit */
 	struct pgkg_caller caller;
 };
 
@@ -119,6 +124,9 @@ static void print_dead_cluster(const struct pgkg_cluster *c)
 	       c->datadir, (int)c->postmaster, c->pidfile_name);
 }
 
+static void json_process(const struct explain_opts *o, const struct pgkg_target *t,
+			 bool with_cluster);
+
 static int explain_pid(const struct explain_opts *o, const char *arg)
 {
 	long long pid;
@@ -128,8 +136,15 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 		return 1;
 	}
 	if (pgkg_classify(procroot, (pid_t)pid, &target) < 0) {
-		printf("%lld: no such process\n", pid);
+		if (o->json)
+			printf("{\"pid\": %lld, \"error\": \"no such process\"}", pid);
+		else
+			printf("%lld: no such process\n", pid);
 		return 1;
+	}
+	if (o->json) {
+		json_process(o, &target, true);
+		return 0;
 	}
 	if (target.kind == PGKG_KIND_NONE) {
 		printf("%lld: %s (%s): signals pass untouched\n", pid,
@@ -150,17 +165,189 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 	return 0;
 }
 
-static void overview_line(const struct explain_opts *o, const struct pgkg_target *t)
+/* describe(), with room for a whole data directory: nothing cut. */
+static const char *describe_full(const struct pgkg_target *t)
 {
-	printf("    %-7d %-60.60s", t->pid, describe(t));
-	if (o->sig) {
-		print_decision(o, t, o->sig, false);
-	} else {
-		for (size_t i = 0; i < sizeof(overview_signals) / sizeof(overview_signals[0]); i++)
-			print_decision(o, t, overview_signals[i], false);
-	}
-	putchar('\n');
+	static char line[PGKG_PATH_MAX + 1024];
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, line, sizeof(line));
+	pgkg_describe_target(&b, t);
+	return line;
 }
+
+/* ------------------------------------------------------------------ JSON */
+
+/* Length (1-4) of the well-formed UTF-8 sequence at s, its code point in *cp; 0 if none. */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t n;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0)
+		n = 2, c &= 0x1f, min = 0x80;
+	else if ((c & 0xf0) == 0xe0)
+		n = 3, c &= 0x0f, min = 0x800;
+	else if ((c & 0xf8) == 0xf0)
+		n = 4, c &= 0x07, min = 0x10000;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the terminating NUL */
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* What a terminal or a viewer may act on: C0, DEL, C1, bidi and line controls. */
+static bool json_escaped(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+	       (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* s as a JSON string: always valid UTF-8 (a stray byte becomes U+FFFD), controls as \uXXXX. */
+static void json_str(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	putchar('"');
+	while (*s) {
+		uint32_t c;
+		size_t n = utf8_seq(s, &c);
+		if (!n) {
+			fputs("\\ufffd", stdout);
+			s++;
+			continue;
+		}
+		if (c == '"' || c == '\\')
+			printf("\\%c", (int)c);
+		else if (json_escaped(c))
+			printf("\\u%04x", (unsigned)c);
+		else
+			fwrite(s, 1, n, stdout);
+		s += n;
+	}
+	putchar('"');
+}
+
+static void json_key(const char *key, const char *value)
+{
+	printf(", \"%s\": ", key);
+	json_str(value);
+}
+
+static void json_decisions(const struct explain_opts *o, const struct pgkg_target *t)
+{
+	int one = o->sig;
+	size_t n = one ? 1 : NOVERVIEW;
+
+	fputs(", \"decisions\": {", stdout);
+	for (size_t i = 0; i < n; i++) {
+		int sig = one ? one : overview_signals[i];
+		char scratch[16], num[16];
+		const char *name = pgkg_signal_name(sig, scratch, sizeof(scratch));
+		struct pgkg_decision d;
+
+		pgkg_decide(&policy, &o->caller, t, sig, &d);
+		snprintf(num, sizeof(num), "%d", sig);
+		fputs(i ? ", " : "", stdout);
+		json_str(name ? name : num);
+		printf(": {\"signal\": %d, \"action\": ", sig);
+		json_str(pgkg_action_name(d.action));
+		if (d.action == PGKG_TERMINATE || d.action == PGKG_CANCEL)
+			printf(", \"timeout_ms\": %u", d.timeout_ms);
+		printf(", \"report_only\": %s, \"policy_broken\": %s, \"rule\": ",
+		       d.report_only ? "true" : "false", d.policy_broken ? "true" : "false");
+		if (d.rule && !d.policy_broken) {
+			fputs("{\"file\": ", stdout);
+			json_str(pgkg_policy_str(&policy, d.rule->file));
+			printf(", \"line\": %d}", d.rule->line);
+		} else {
+			fputs("null", stdout);
+		}
+		putchar('}');
+	}
+	putchar('}');
+}
+
+static void json_cluster_fields(const struct pgkg_cluster *c)
+{
+	struct passwd *pw = getpwuid(c->owner);
+
+	printf("{\"postmaster\": %d", (int)c->postmaster);
+	json_key("datadir", c->datadir);
+	printf(", \"port\": %d, \"socket\": ", c->pf.port);
+	if (c->pf.sockdir[0])
+		json_str(c->pf.sockdir);
+	else
+		fputs("null", stdout);
+	printf(", \"owner_uid\": %u, \"owner\": ", (unsigned)c->owner);
+	if (pw)
+		json_str(pw->pw_name);
+	else
+		fputs("null", stdout);
+	json_key("status", c->pf.status);
+}
+
+/* One process as a JSON object; with_cluster: its cluster inside it. */
+static void json_process(const struct explain_opts *o, const struct pgkg_target *t,
+			 bool with_cluster)
+{
+	printf("{\"pid\": %d", (int)t->pid);
+	json_key("kind", pgkg_kind_label(t->kind));
+	if (t->kind == PGKG_KIND_NONE) {
+		json_key("program", t->st.comm);
+		fputs(", \"protected\": false}", stdout);
+		return;
+	}
+	json_key("description", describe_full(t));
+	if (t->kind == PGKG_KIND_CLIENT_BACKEND || t->kind == PGKG_KIND_WALSENDER) {
+		json_key("user", t->title.user);
+		json_key("database", t->title.db);
+		json_key("host", t->title.host);
+		json_key("state", t->title.state);
+	}
+	printf(", \"protected\": true, \"parent_verified\": %s", t->unverified ? "false" : "true");
+	if (with_cluster) {
+		fputs(", \"cluster\": ", stdout);
+		json_cluster_fields(&t->cluster);
+		putchar('}');
+	}
+	json_decisions(o, t);
+	putchar('}');
+}
+
+static void json_head(const struct explain_opts *o)
+{
+	fputs("{\"policy\": {\"path\": ", stdout);
+	json_str(policy.path);
+	printf(", \"mode\": \"%s\", \"broken\": %s}, \"caller\": {\"program\": ",
+	       policy.mode == PGKG_MODE_REPORT ? "report" : "enforce", policy.broken ? "true" : "false");
+	json_str(o->caller.comm);
+	printf(", \"uid\": %u}", (unsigned)o->caller.uid);
+}
+
+/* ----------------------------------------------------------- the overview */
+
+/* Every server-named process, grouped under its postmaster: on_cluster, then
+ * on_process for the postmaster and each of its children.  Returns the number
+ * of clusters. */
+struct scan_ops {
+	void (*on_cluster)(void *ctx, const struct pgkg_cluster *c);
+	void (*on_process)(void *ctx, const struct pgkg_target *t);
+	void *ctx;
+	/* a cluster whose postmaster is gone, before its orphans (on_process) */
+	void (*on_dead_cluster)(void *ctx, const struct pgkg_cluster *c);
+};
 
 #define MAX_ORPHANS 256
 
@@ -189,7 +376,7 @@ static void collect_orphans(void)
 }
 
 /* Each dead cluster once, then its orphans.  Returns how many clusters. */
-static int explain_orphans(const struct explain_opts *o)
+static int scan_orphans(const struct scan_ops *ops)
 {
 	static char done[MAX_ORPHANS][PGKG_PATH_MAX];
 	unsigned ndone = 0;
@@ -207,19 +394,17 @@ static int explain_orphans(const struct explain_opts *o)
 			continue;
 		snprintf(dir, sizeof(dir), "%s", target.cluster.datadir);
 		snprintf(done[ndone++], sizeof(done[0]), "%s", dir);
-		print_dead_cluster(&target.cluster);
+		ops->on_dead_cluster(ops->ctx, &target.cluster);
 		for (unsigned j = i; j < orphans.n; j++) {
 			if (pgkg_classify(procroot, orphans.pid[j], &target) == 0 &&
 			    target.kind == PGKG_KIND_ORPHAN && strcmp(target.cluster.datadir, dir) == 0)
-				overview_line(o, &target);
+				ops->on_process(ops->ctx, &target);
 		}
 	}
 	return (int)ndone;
 }
 
-/* Every server-named process, grouped under its postmaster; then the dead
- * clusters and their orphans. */
-static int explain_all(const struct explain_opts *o)
+static int scan_clusters(const struct scan_ops *ops)
 {
 	DIR *d = opendir(procroot);
 	struct dirent *de;
@@ -234,9 +419,9 @@ static int explain_all(const struct explain_opts *o)
 		    pgkg_probe_postmaster(procroot, (pid_t)pid, &c) != 1)
 			continue;
 		clusters++;
-		print_cluster(&c);
+		ops->on_cluster(ops->ctx, &c);
 		if (pgkg_classify(procroot, (pid_t)pid, &target) == 0)
-			overview_line(o, &target);
+			ops->on_process(ops->ctx, &target);
 		DIR *d2 = opendir(procroot);
 		struct dirent *ce;
 		while (d2 && (ce = readdir(d2))) {
@@ -247,15 +432,371 @@ static int explain_all(const struct explain_opts *o)
 			    pgkg_classify(procroot, (pid_t)cpid, &target) < 0 ||
 			    target.kind == PGKG_KIND_NONE)
 				continue;
-			overview_line(o, &target);
+			ops->on_process(ops->ctx, &target);
 		}
 		if (d2)
 			closedir(d2);
 	}
 	closedir(d);
-	clusters += explain_orphans(o);
+	return clusters + scan_orphans(ops);
+}
+
+/* The cluster's heading: "  cluster DATADIR: postmaster PID, port ...", escaped. */
+static const char *cluster_line(const struct pgkg_cluster *c, char *line, size_t size)
+{
+	struct passwd *pw = getpwuid(c->owner);
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, line, size);
+	pgkg_buf_puts(&b, "  cluster ");
+	pgkg_buf_put_printable(&b, c->datadir);
+	pgkg_buf_puts(&b, ": postmaster ");
+	pgkg_buf_putl(&b, c->postmaster);
+	pgkg_buf_puts(&b, ", port ");
+	pgkg_buf_putl(&b, c->pf.port);
+	pgkg_buf_puts(&b, ", socket ");
+	pgkg_buf_put_printable(&b, c->pf.sockdir[0] ? c->pf.sockdir : "(none)");
+	pgkg_buf_puts(&b, ", owner ");
+	pgkg_buf_put_printable(&b, pw ? pw->pw_name : "?");
+	pgkg_buf_puts(&b, ", status ");
+	pgkg_buf_put_printable(&b, c->pf.status[0] ? c->pf.status : "?");
+	return line;
+}
+
+/* The table: rows collected first, so that the columns fit the widest cell. */
+struct row {
+	char *cluster;		/* a cluster's heading line, or NULL for a process */
+	pid_t pid;
+	char *desc;
+	enum pgkg_action act[NOVERVIEW];
+};
+
+struct table {
+	const struct explain_opts *o;
+	struct row *rows;
+	size_t n, cap;
+};
+
+static struct row *table_add(struct table *tb)
+{
+	if (tb->n == tb->cap) {
+		tb->cap = tb->cap ? 2 * tb->cap : 64;
+		tb->rows = realloc(tb->rows, tb->cap * sizeof(*tb->rows));
+		if (!tb->rows)
+			die("out of memory");
+	}
+	memset(&tb->rows[tb->n], 0, sizeof(tb->rows[0]));
+	return &tb->rows[tb->n++];
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+static void table_cluster(void *ctx, const struct pgkg_cluster *c)
+{
+	char line[3 * PGKG_PATH_MAX];
+
+	table_add(ctx)->cluster = xstrdup(cluster_line(c, line, sizeof(line)));
+}
+
+/* "  dead cluster DATADIR: postmaster PID ... is gone; ... pg_ctl start fails ..." */
+static void table_dead_cluster(void *ctx, const struct pgkg_cluster *c)
+{
+	char line[3 * PGKG_PATH_MAX];
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, line, sizeof(line));
+	pgkg_buf_puts(&b, "  dead cluster ");
+	pgkg_buf_put_printable(&b, c->datadir);
+	pgkg_buf_puts(&b, ": postmaster ");
+	pgkg_buf_putl(&b, c->postmaster);
+	pgkg_buf_puts(&b, " (line 1 of ");
+	pgkg_buf_puts(&b, c->pidfile_name);
+	pgkg_buf_puts(&b, ") is gone; its orphaned server processes still hold its shared memory, "
+			  "so pg_ctl start fails (\"pre-existing shared memory block ... is still in "
+			  "use\") until they have exited");
+	table_add(ctx)->cluster = xstrdup(line);
+}
+
+static void table_process(void *ctx, const struct pgkg_target *t)
+{
+	struct table *tb = ctx;
+	struct row *r = table_add(tb);
+	struct pgkg_decision d;
+
+	r->pid = t->pid;
+	r->desc = xstrdup(describe_full(t));
+	/* the heading above names the cluster: no need to repeat it on every row */
+	if (t->cluster.datadir[0]) {
+		char suffix[PGKG_PATH_MAX + 16];
+		struct pgkg_buf b;
+		size_t dl = strlen(r->desc), sl;
+
+		pgkg_buf_init(&b, suffix, sizeof(suffix));
+		pgkg_buf_puts(&b, "; cluster ");
+		pgkg_buf_put_printable(&b, t->cluster.datadir);
+		sl = strlen(suffix);
+		if (!b.truncated && dl > sl && !strcmp(r->desc + dl - sl, suffix))
+			r->desc[dl - sl] = '\0';
+	}
+	for (size_t i = 0; i < (tb->o->sig ? 1 : NOVERVIEW); i++) {
+		pgkg_decide(&policy, &tb->o->caller, t, tb->o->sig ? tb->o->sig : overview_signals[i], &d);
+		r->act[i] = d.action;
+	}
+}
+
+/* The first line of s wrapped at w bytes (w >= 1): its length, and in *next
+ * where the rest starts.  Breaks at the last blank (dropped), else after the
+ * last '/', else at w, never inside a UTF-8 sequence.  Nothing is cut. */
+static size_t wrap_line(const char *s, size_t w, const char **next)
+{
+	size_t len = strlen(s), cut;
+
+	if (len <= w) {
+		*next = s + len;
+		return len;
+	}
+	for (cut = w; cut > 0 && s[cut] != ' '; cut--)
+		;
+	if (cut > 0) {
+		*next = s + cut + 1;
+		return cut;
+	}
+	for (cut = w; cut > 0 && s[cut - 1] != '/'; cut--)
+		;
+	if (cut == 0)
+		for (cut = w; cut > 1 && ((unsigned char)s[cut] & 0xc0) == 0x80; cut--)
+			;
+	*next = s + cut;
+	return cut;
+}
+
+/* A heading line ("  cluster ..."), wrapped at width (0: not at all), the
+ * continuation lines indented under it. */
+static void print_wrapped(const char *line, size_t width)
+{
+	const char *rest;
+	size_t len, indent = 2;
+
+	if (!width) {
+		printf("%s\n", line);
+		return;
+	}
+	while (*line == ' ')
+		line++;
+	do {
+		len = wrap_line(line, width > indent + 16 ? width - indent : 16, &rest);
+		printf("%*s%.*s\n", (int)indent, "", (int)len, line);
+		line = rest;
+		indent = 6;
+	} while (*line);
+}
+
+/* Width of the table: --width, else the terminal's (TIOCGWINSZ, then
+ * COLUMNS, then 80), else 0 (no limit: piped output keeps whole lines). */
+static size_t table_width(const struct explain_opts *o)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+	long long cols;
+
+	if (o->width >= 0)
+		return (size_t)o->width;
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (env && pgkg_parse_ll(env, strlen(env), 1, 100000, &cols) == 0)
+		return (size_t)cols;
+	return 80;
+}
+
+/* The columns: the widest cell of each, the process column fitted to the
+ * width.  When even a narrow process column leaves no room for the signal
+ * columns, the table is stacked: each row's decisions (KILL:block ...) are
+ * wrapped under its description. */
+struct layout {
+	size_t nsig, cw[NOVERVIEW], pidw, descw, width;
+	bool stacked;
+	char names[NOVERVIEW][16];
+};
+
+static void table_layout(const struct table *tb, struct layout *L)
+{
+	const struct explain_opts *o = tb->o;
+	size_t fixed;
+
+	L->nsig = o->sig ? 1 : NOVERVIEW;
+	L->pidw = strlen("PID");
+	L->descw = strlen("PROCESS");
+	for (size_t j = 0; j < L->nsig; j++) {
+		const char *n = pgkg_signal_name(o->sig ? o->sig : overview_signals[j], L->names[j],
+						 sizeof(L->names[j]));
+		if (n != L->names[j])
+			snprintf(L->names[j], sizeof(L->names[j]), "%s", n ? n : "?");
+		L->cw[j] = strlen(L->names[j]);
+	}
+	for (size_t i = 0; i < tb->n; i++) {
+		const struct row *r = &tb->rows[i];
+		char num[16];
+		if (r->cluster)
+			continue;
+		snprintf(num, sizeof(num), "%d", (int)r->pid);
+		if (strlen(num) > L->pidw)
+			L->pidw = strlen(num);
+		if (strlen(r->desc) > L->descw)
+			L->descw = strlen(r->desc);
+		for (size_t j = 0; j < L->nsig; j++)
+			if (strlen(pgkg_action_name(r->act[j])) > L->cw[j])
+				L->cw[j] = strlen(pgkg_action_name(r->act[j]));
+	}
+	fixed = 4 + L->pidw + 2;
+	for (size_t j = 0; j < L->nsig; j++)
+		fixed += 2 + L->cw[j];
+	L->width = table_width(o);
+	L->stacked = L->width && L->width < fixed + 16;
+	if (L->stacked)
+		L->descw = L->width > 4 + L->pidw + 2 + 16 ? L->width - (4 + L->pidw + 2) : 16;
+	else if (L->width && L->descw + fixed > L->width)
+		L->descw = L->width - fixed;
+}
+
+/* The columns after the process column: the last one without padding. */
+static void print_cells(const struct layout *L, const char *const *cells)
+{
+	for (size_t j = 0; j < L->nsig; j++)
+		printf("  %-*s", j + 1 < L->nsig ? (int)L->cw[j] : 0, cells[j]);
+	putchar('\n');
+}
+
+/* Continuation lines of text, under the process column. */
+static void print_under(const char *rest, const struct layout *L)
+{
+	const char *s;
+	size_t len;
+
+	while (*rest) {
+		s = rest;
+		len = wrap_line(s, L->descw, &rest);
+		printf("    %-*s  %.*s\n", (int)L->pidw, "", (int)len, s);
+	}
+}
+
+static void print_row(const struct row *r, const struct layout *L)
+{
+	const char *cells[NOVERVIEW], *rest;
+	size_t len = wrap_line(r->desc, L->descw, &rest);
+	char stack[NOVERVIEW * 32];
+	struct pgkg_buf b;
+
+	for (size_t j = 0; j < L->nsig; j++)
+		cells[j] = pgkg_action_name(r->act[j]);
+	if (L->stacked) {
+		printf("    %-*d  %.*s\n", (int)L->pidw, (int)r->pid, (int)len, r->desc);
+		print_under(rest, L);
+		pgkg_buf_init(&b, stack, sizeof(stack));
+		for (size_t j = 0; j < L->nsig; j++) {
+			pgkg_buf_puts(&b, j ? " " : "");
+			pgkg_buf_puts(&b, L->names[j]);
+			pgkg_buf_putc(&b, ':');
+			pgkg_buf_puts(&b, cells[j]);
+		}
+		print_under(stack, L);
+		return;
+	}
+	printf("    %-*d  %-*.*s", (int)L->pidw, (int)r->pid, (int)L->descw, (int)len, r->desc);
+	print_cells(L, cells);
+	print_under(rest, L);
+}
+
+static void table_print(const struct table *tb)
+{
+	struct layout L;
+	const char *heads[NOVERVIEW];
+
+	table_layout(tb, &L);
+	for (size_t j = 0; j < L.nsig; j++)
+		heads[j] = L.names[j];
+	for (size_t i = 0; i < tb->n; i++) {
+		if (!tb->rows[i].cluster) {
+			print_row(&tb->rows[i], &L);
+			continue;
+		}
+		print_wrapped(tb->rows[i].cluster, L.width);
+		if (L.stacked) {
+			printf("    %-*s  PROCESS, then SIGNAL:ACTION\n", (int)L.pidw, "PID");
+			continue;
+		}
+		printf("    %-*s  %-*s", (int)L.pidw, "PID", (int)L.descw, "PROCESS");
+		print_cells(&L, heads);
+	}
+}
+
+static int explain_table(const struct explain_opts *o)
+{
+	struct table tb = {.o = o};
+	const struct scan_ops ops = {table_cluster, table_process, &tb, table_dead_cluster};
+	int clusters = scan_clusters(&ops);
+
+	table_print(&tb);
+	for (size_t i = 0; i < tb.n; i++) {
+		free(tb.rows[i].cluster);
+		free(tb.rows[i].desc);
+	}
+	free(tb.rows);
 	if (!clusters)
 		printf("no PostgreSQL postmaster found on this host (or none readable by you)\n");
+	return 0;
+}
+
+struct json_scan {
+	const struct explain_opts *o;
+	int clusters, procs;
+};
+
+static void json_on_cluster(void *ctx, const struct pgkg_cluster *c)
+{
+	struct json_scan *js = ctx;
+
+	fputs(js->clusters++ ? "]}, " : "", stdout);
+	json_cluster_fields(c);
+	fputs(", \"processes\": [", stdout);
+	js->procs = 0;
+}
+
+static void json_on_dead_cluster(void *ctx, const struct pgkg_cluster *c)
+{
+	struct json_scan *js = ctx;
+
+	fputs(js->clusters++ ? "]}, " : "", stdout);
+	json_cluster_fields(c);
+	fputs(", \"dead\": true, \"processes\": [", stdout);
+	js->procs = 0;
+}
+
+static void json_on_process(void *ctx, const struct pgkg_target *t)
+{
+	struct json_scan *js = ctx;
+
+	fputs(js->procs++ ? ", " : "", stdout);
+	json_process(js->o, t, false);
+}
+
+static int explain_json(const struct explain_opts *o)
+{
+	struct json_scan js = {o, 0, 0};
+	const struct scan_ops ops = {json_on_cluster, json_on_process, &js, json_on_dead_cluster};
+
+	json_head(o);
+	fputs(", \"clusters\": [", stdout);
+	scan_clusters(&ops);
+	fputs(js.clusters ? "]}]}\n" : "]}\n", stdout);
 	return 0;
 }
 
@@ -265,29 +806,56 @@ int pgkg_cmd_explain(int argc, char **argv)
 		{"signal", required_argument, NULL, 's'},
 		{"policy", required_argument, NULL, 'P'},
 		{"program", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"width", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct explain_opts o = {0};
 	const char *program = NULL;
 	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "+s:p:", longopts, NULL)) != -1) {
+	o.width = -1;
+	while ((c = getopt_long(argc, argv, "+s:p:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.sig = parse_signal(optarg); break;
 		case 'P': o.policy_path = optarg; break;
 		case 'p': program = optarg; break;
-		default: die("usage: pgkillguard explain [-s SIG] [--policy FILE] [-p PROGRAM] [PID...]");
+		case 'j': o.json = true; break;
+		case 'w':
+			if (pgkg_parse_ll(optarg, strlen(optarg), 0, 100000, &o.width) < 0)
+				die("-w %s: not a width (0 to 100000 columns; 0: no limit)", optarg);
+			break;
+		default:
+			die("usage: pgkillguard explain [-s SIG] [--policy FILE] [-p PROGRAM] [--json] "
+			    "[-w COLUMNS] [PID...]");
 		}
 	}
 	if (!o.policy_path && getenv("PGKILLGUARD_POLICY") && *getenv("PGKILLGUARD_POLICY"))
 		o.policy_path = getenv("PGKILLGUARD_POLICY");
 	fill_caller(&o.caller, program);
 	pgkg_guard_load_policy(&policy, o.policy_path, getuid(), print_error, NULL);
+	if (o.json && optind == argc)
+		return explain_json(&o);
+	if (o.json) {
+		json_head(&o);
+		fputs(", \"processes\": [", stdout);
+		for (int i = optind, n = 0; i < argc; i++) {
+			long long pid;
+			if (pgkg_parse_ll(argv[i], strlen(argv[i]), 1, INT32_MAX, &pid) < 0) {
+				rc |= explain_pid(&o, argv[i]);	/* says why, on stderr */
+				continue;
+			}
+			fputs(n++ ? ", " : "", stdout);
+			rc |= explain_pid(&o, argv[i]);
+		}
+		fputs("]}\n", stdout);
+		return rc;
+	}
 	printf("policy: %s%s%s\n", policy.path, policy.mode == PGKG_MODE_REPORT ? " (report mode)" : "",
 	       policy.broken ? " (BROKEN: fatal and stop signals to PostgreSQL are blocked)" : "");
 	printf("caller: program %s, uid %u\n", o.caller.comm, (unsigned)o.caller.uid);
 	if (optind == argc)
-		return explain_all(&o);
+		return explain_table(&o);
 	for (int i = optind; i < argc; i++)
 		rc |= explain_pid(&o, argv[i]);
 	return rc;

@@ -37,6 +37,8 @@ chown -R "$PGKG_TEST_USER" "$POL"
 vg "--version" 0 --version
 vg "unknown command" 2 frobnicate
 vg "explain (every cluster process)" 0 explain
+vg "explain --json (every cluster process)" 0 explain --json
+vg "explain --width 40 (wrapped table)" 0 explain --width 40
 vg "explain a backend" 0 explain "$V"
 vg "explain -s QUIT -p pg_ctl the postmaster" 0 explain -s QUIT -p pg_ctl "$PM"
 vg "check (no system policy: the built-in default)" 0 check
