@@ -33,6 +33,21 @@ struct pgkg_wire;
 struct pgkg_wire *pgkg_wire_connect(const char *path, const char *const *params,
 				    int timeout_ms, int *err, char *msg, size_t msgcap);
 
+/* Who must be listening on the socket (SO_PEERCRED): the postmaster's pid
+ * (0: any) and uid.  A root listener is never accepted. */
+struct pgkg_wire_peer {
+	int pid;
+	unsigned uid;
+};
+
+/*
+ * pgkg_wire_connect, but nothing is sent unless the socket's listener is
+ * `peer` (NULL: anyone); else NULL with *err = -EACCES and the reason in msg.
+ */
+struct pgkg_wire *pgkg_wire_connect_peer(const char *path, const struct pgkg_wire_peer *peer,
+					 const char *const *params, int timeout_ms, int *err,
+					 char *msg, size_t msgcap);
+
 /*
  * Run `sql` (a simple query returning one boolean).  Returns 1 (true),
  * 0 (false) or -1 (text in msg): the server raised an error, or the
