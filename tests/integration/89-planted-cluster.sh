@@ -41,16 +41,16 @@ plant() {
 	register_pid $!
 	disown $!
 	for _ in $(seq 150); do [ -s "$FP/out" ] && break; sleep 0.02; done
-	read -r FPM FCHILD <"$FP/out" || { t_diag "planted cluster did not start: $(cat "$FP/err")"; return 1; }
-	register_pid "$FPM" "$FCHILD"
+	read -r FPM FCHILD FLISTENER <"$FP/out" || { t_diag "planted cluster did not start: $(cat "$FP/err")"; return 1; }
+	register_pid "$FPM" "$FCHILD" ${FLISTENER:+"$FLISTENER"}
 	for _ in $(seq 100); do [ "$(cat "/proc/$FCHILD/comm" 2>/dev/null)" = postgres ] && break; sleep 0.02; done
 }
 
 in_root_dir() { ( cd / && "$@" ); }
 
-unplant() { kill -KILL "$FCHILD" "$FPM" 2>/dev/null || true; }
+unplant() { kill -KILL "$FCHILD" "$FPM" ${FLISTENER:+"$FLISTENER"} 2>/dev/null || true; }
 
-connections() { grep -c '^conn ' "$FP/conn.log" 2>/dev/null || true; }
+connections() { cat "$FP/conn.log" 2>/dev/null | grep -c '^conn ' || true; }
 
 # refused ROUTE WHY : the rewrite was refused before any connection, the child lives
 refused() {
@@ -63,20 +63,36 @@ refused() {
 
 PORT=$(free_port)
 
-# ---- 1. non-dumpable planted postmaster: /proc/PM is root's, owner seen as 0
-plant record --port "$PORT" --nondumpable
-t_is "$(stat -c %u "/proc/$FPM")" 0 "non-dumpable: /proc/$FPM is owned by root"
+# ---- 1. the socket is the attacker's, but not the postmaster's: another of
+# the attacker's processes listens (as after a swap between check and connect)
+plant record --port "$PORT" --listen-in-child
 run_capture guarded_root bash -c "kill -9 $FCHILD"
 t_is "$RC" 1 "root, library: kill -9 fails"
-refused "root, library" "its uid is not the owner of its /proc entry \(not dumpable\?\)"
+WHY="the socket is served by pid $FLISTENER uid $ATT_UID, not by the postmaster $FPM \\(uid $ATT_UID\\)"
+refused_by_peer() {
+	t_like "$ERR_TEXT" "^pgkillguard: kill -9 $FCHILD \(client backend app@db, idle; cluster $FP\) not sent: pg_terminate_backend failed: could not connect to the cluster: $WHY; nothing was sent" \
+		"$1: refused after connect(), before a byte is sent, and says why"
+	t_is "$(cat "$FP/conn.log" 2>/dev/null | grep -c '^recv ' || true)" 0 "$1: the listener received nothing"
+	t_ok "$1: the planted backend got no signal" alive "$FCHILD"
+}
+refused_by_peer "root, library"
 run_capture "$G_HELPER" exec -- bash -c "kill -9 $FCHILD"
-refused "root, exec" "its uid is not the owner of its /proc entry \(not dumpable\?\)"
+refused_by_peer "root, exec"
 if [ -u "$SH" ]; then
 	run_capture in_root_dir runuser -u "$ATT" -- "$SH" -c "kill -9 $FCHILD"
-	refused "attacker in the setuid shell" "its uid is not the owner of its /proc entry \(not dumpable\?\)"
+	refused_by_peer "attacker in the setuid shell"
 else
 	t_skip "attacker in the setuid shell" "no build/pgkillguard-shell"
 fi
+unplant
+
+# ---- 1b. a non-dumpable planted postmaster: the acting identity (the
+# attacker's uid) cannot even reach /proc/PM/root; nothing connects as root
+plant record --port "$PORT" --nondumpable
+run_capture guarded_root bash -c "kill -9 $FCHILD"
+t_like "$RC:$ERR_TEXT" "^1:pgkillguard: kill -9 $FCHILD .* not sent: pg_terminate_backend failed: could not connect to the cluster: .*Permission denied; nothing was sent" \
+	"non-dumpable postmaster: root's rewrite, acting as $ATT, cannot connect"
+t_is "$(connections)" 0 "non-dumpable postmaster: no connection reached it (none as root)"
 unplant
 
 # ---- 2. a pid file naming the real cluster's socket (and data directory)
@@ -90,14 +106,16 @@ t_is "$(tail -n +"$((LOG_BEFORE + 1))" "$D/server.log" | grep -c "$ATT" || true)
 	"the real cluster saw no connection as $ATT"
 unplant
 
-# ---- 3. the attacker's own planted server: only ever as the attacker
-plant record --port "$PORT"
+# ---- 3. the attacker's own planted server, asking for a password: served
+# only as the attacker, and root's password (PGPASSWORD) is never handed over
+plant password --port "$PORT"
 run_capture guarded_root env PGPASSWORD=root-secret-4711 bash -c "kill -9 $FCHILD"
-t_like "$ERR_TEXT" "^pgkillguard: kill -9 $FCHILD \(client backend app@db, idle; cluster $FP\) not sent: pg_terminate_backend failed: could not connect to the cluster: FATAL:  planted; nothing was sent" \
-	"root, attacker's own server: connects, the server refuses, nothing is sent"
+t_like "$ERR_TEXT" "^pgkillguard: kill -9 $FCHILD \(client backend app@db, idle; cluster $FP\) not sent: pg_terminate_backend failed: could not connect to the cluster: .*no password supplied; nothing was sent" \
+	"root, attacker's server asks for a password: none is given, nothing is sent"
+t_is "$(grep -c '^type p' "$FP/conn.log" || true)" 0 "no PasswordMessage reached the planted server"
 t_is "$(grep '^conn ' "$FP/conn.log" | sed 's/ pid=.*//' | sort -u)" "conn uid=$ATT_UID" \
 	"every connection came as the attacker's uid ($ATT_UID), never root"
-t_like "$(grep -m1 '^recv ' "$FP/conn.log")" "$(printf 'user\0%s\0' "$ATT" | od -An -tx1 | tr -d ' \n')" \
+t_like "$(grep '^recv ' "$FP/conn.log" | tr -d '\n')" "$(printf 'user\0%s\0' "$ATT" | od -An -tx1 | tr -d ' \n')" \
 	"the startup packet names the attacker's role"
 t_is "$(grep -c "$(printf 'root-secret-4711' | od -An -tx1 | tr -d ' \n')" "$FP/conn.log" || true)" 0 \
 	"root's PGPASSWORD never reached the planted server"

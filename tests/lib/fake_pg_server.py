@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """fake_pg_server.py DIR MODE [--port N] [--sockdir D] [--datadir D] [--nondumpable]
-[--no-listen] - a planted or hostile "cluster" for tests/integration/89-*.sh.
+[--no-listen | --listen-in-child] - a planted or hostile "cluster" for tests/integration/89-*.sh.
 
 Becomes a postmaster as the guard sees one: comm "postgres", cwd DIR, and
 DIR/postmaster.pid naming itself (line 2 --datadir, default DIR; line 4 the
 port; line 5 --sockdir, default DIR).  Starts one child "backend": a copy of
 sleep named DIR/postgres whose title is "postgres: app db [local] idle".
-Prints "PM CHILD" and serves DIR/.s.PGSQL.PORT (unless --no-listen).
+Prints "PM CHILD [LISTENER]" and serves DIR/.s.PGSQL.PORT (unless --no-listen; with
+--listen-in-child another process of the same user listens, not the postmaster).
 
 Each connection is logged to DIR/conn.log, one line per event:
   conn uid=U pid=P          who connected (SO_PEERCRED)
@@ -88,7 +89,8 @@ def serve(c):
     pid, uid, _ = struct.unpack("3i", cred)
     log("conn uid=%d pid=%d" % (uid, pid))
     head = c.recv(8)
-    log("recv " + head.hex())
+    if head:
+        log("recv " + head.hex())
     if len(head) == 8:
         rest = struct.unpack("!I", head[:4])[0] - 8
         while rest > 0:
@@ -135,23 +137,25 @@ def main():
     with open("postmaster.pid", "w") as f:
         f.write("%d\n%s\n%d\n%d\n%s\n\n  1 2\nready   \n"
                 % (os.getpid(), datadir, int(time.time()), port, sockdir))
-    lsock = None
-    if "--no-listen" not in sys.argv:
-        path = os.path.join(d, ".s.PGSQL.%d" % port)
-        if os.path.exists(path):
-            os.unlink(path)
-        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        lsock.bind(path)
-        os.chmod(path, 0o777)
-        lsock.listen(16)
     shutil.copy("/bin/sleep", os.path.join(d, "postgres"))
     child = os.fork()
     if child == 0:
         os.execv(os.path.join(d, "postgres"), ["postgres: app db [local] idle", "1000000"])
-    print(os.getpid(), child, flush=True)
-    if lsock is None:
+    listener = os.fork() if "--listen-in-child" in sys.argv else 0
+    if "--no-listen" in sys.argv or listener:
+        print(os.getpid(), child, listener or "", flush=True)
         while True:
             time.sleep(3600)
+    # the postmaster itself, or (--listen-in-child) another process of the attacker
+    path = os.path.join(d, ".s.PGSQL.%d" % port)
+    if os.path.exists(path):
+        os.unlink(path)
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    os.chmod(path, 0o777)
+    lsock.listen(16)
+    if "--listen-in-child" not in sys.argv:
+        print(os.getpid(), child, flush=True)
     while True:
         c, _ = lsock.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
