@@ -40,7 +40,7 @@ plant() {
 	( cd / && exec runuser -u "$ATT" -- python3 "$FAKE" "$FP" "$@" >"$FP/out" 2>"$FP/err" ) &
 	register_pid $!
 	disown $!
-	for _ in $(seq 150); do [ -s "$FP/out" ] && break; sleep 0.02; done
+	for _ in $(seq 500); do [ -s "$FP/out" ] && break; sleep 0.02; done
 	read -r FPM FCHILD FLISTENER <"$FP/out" || { t_diag "planted cluster did not start: $(cat "$FP/err")"; return 1; }
 	register_pid "$FPM" "$FCHILD" ${FLISTENER:+"$FLISTENER"}
 	for _ in $(seq 100); do [ "$(cat "/proc/$FCHILD/comm" 2>/dev/null)" = postgres ] && break; sleep 0.02; done
