@@ -221,6 +221,23 @@ static struct conn *find(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req
  * gets nothing its owner could not get by connecting as themselves.
  * 0, or -1 with the reason in err.
  */
+/* n blank-separated decimal ids from s ("\t1000\t1000\t1000\t1000\n"). */
+static int read_ids(const char *s, unsigned *ids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		long long v;
+		size_t len;
+
+		s += strspn(s, " \t");
+		len = strspn(s, "0123456789");
+		if (pgkg_parse_ll(s, len, 0, UINT32_MAX, &v) < 0)
+			return -1;
+		ids[i] = (unsigned)v;
+		s += len;
+	}
+	return 0;
+}
+
 static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
 			 char *err, size_t errcap)
 {
@@ -236,8 +253,7 @@ static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_re
 	    st.starttime != req->pm_starttime)
 		why = "it has exited";
 	else if (pgkg_read_file(path, status, sizeof(status)) <= 0 ||
-		 !(p = strstr(status, "\nUid:")) ||
-		 sscanf(p + 5, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+		 !(p = strstr(status, "\nUid:")) || read_ids(p + 5, ids, 4) < 0)
 		why = "its user ids cannot be read";
 	else if (ids[0] != ids[1] || !ids[0] || !ids[2])
 		why = "it runs as root, or with real and effective uids that differ";
