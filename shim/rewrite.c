@@ -90,6 +90,8 @@ static void scrub_environment(void)
 	char name[128];
 
 	unsetenv("PGHOSTADDR");
+	if (geteuid() == 0)	/* root acts as each cluster's owner: root's password is none of theirs */
+		unsetenv("PGPASSWORD");
 	if (!getauxval(AT_SECURE))
 		return;
 	for (size_t i = 0; environ && environ[i];) {
@@ -260,8 +262,9 @@ static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_re
 	else if (ids[0] != req->owner_uid)
 		why = "its uid is not the owner of its /proc entry (not dumpable?)";
 	snprintf(path, sizeof(path), "%s/%d/cwd", rw->procroot, req->postmaster);
-	if (!why && ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-		     fstat(dir, &sb) < 0 || sb.st_uid != ids[0]))
+	if (!why && ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(dir, &sb) < 0))
+		why = "its data directory cannot be checked (not readable by the caller)";
+	else if (!why && sb.st_uid != ids[0])
 		why = "it does not own its data directory";
 	for (const char *const *n = pgkg_pidfile_names; !why && *n && fd < 0; n++)
 		fd = openat(dir, *n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -364,8 +367,7 @@ static void connect_libpq(struct attempt *a)
 	keys[n] = "connect_timeout", vals[n++] = CONNECT_TIMEOUT_S;
 	keys[n] = "options", vals[n++] = STATEMENT_TIMEOUT_OPT;
 	if (!req->conninfo[0] && geteuid() != getuid()) {
-		/* acting as the owner for root: never hand root's passwords to the owner's server */
-		unsetenv("PGPASSWORD");
+		/* acting as the owner for root: never root's ~/.pgpass (PGPASSWORD: scrub_environment) */
 		keys[n] = "passfile", vals[n++] = "/dev/null";
 	}
 	keys[n] = NULL, vals[n] = NULL;

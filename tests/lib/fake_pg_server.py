@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-PR_SET_NAME, PR_SET_DUMPABLE = 15, 4
+PR_SET_PDEATHSIG, PR_SET_NAME, PR_SET_DUMPABLE = 1, 15, 4
 
 
 def arg(name, default=None):
@@ -131,6 +131,8 @@ def serve(c):
 def main():
     os.chdir(d)
     libc = ctypes.CDLL(None, use_errno=True)
+    # whatever happens to the test, nothing of ours outlives its wrapper
+    libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     libc.prctl(PR_SET_NAME, b"postgres", 0, 0, 0)
     if "--nondumpable" in sys.argv:
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -140,8 +142,11 @@ def main():
     shutil.copy("/bin/sleep", os.path.join(d, "postgres"))
     child = os.fork()
     if child == 0:
+        libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
         os.execv(os.path.join(d, "postgres"), ["postgres: app db [local] idle", "1000000"])
     listener = os.fork() if "--listen-in-child" in sys.argv else 0
+    if "--listen-in-child" in sys.argv and not listener:
+        libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     if "--no-listen" in sys.argv or listener:
         print(os.getpid(), child, listener or "", flush=True)
         while True:
