@@ -38,8 +38,10 @@ for ch in s:
 	t_is "$bad" "" "$1: no control character, no invalid UTF-8"
 }
 
-# hostile MODE MAX_MS DETAIL-REGEX
+# hostile [--exec] MODE MAX_MS DETAIL-REGEX : library (or exec) route
 hostile() {
+	local route=library
+	[ "$1" != --exec ] || { route=exec; shift; }
 	local mode=$1 max_ms=$2 want=$3 fp fpm fchild t0 ms
 	fp=$(mktemp -d "$G_DIR/hostile.XXXXXX")
 	chown "$PGKG_TEST_USER" "$fp"
@@ -52,15 +54,20 @@ hostile() {
 	register_pid "$fpm" "$fchild"
 	for _ in $(seq 100); do [ "$(cat "/proc/$fchild/comm" 2>/dev/null)" = postgres ] && break; sleep 0.02; done
 	t0=$(date +%s%N)
-	run_capture guarded_user bash -c "kill -9 $fchild"
+	if [ "$route" = exec ]; then
+		run_capture run_as_test_user "$G_HELPER" exec -- bash -c "kill -9 $fchild"
+		mode="$mode (exec)"
+	else
+		run_capture guarded_user bash -c "kill -9 $fchild"
+	fi
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	t_is "$RC" 1 "$mode: kill -9 fails (EPERM)"
 	t_ok "$mode: bounded: ${ms} ms <= $max_ms ms" test "$ms" -le "$max_ms"
 	t_like "$ERR_TEXT" "^pgkillguard: kill -9 $fchild \(client backend app@db, idle; cluster $fp\) not sent: pg_terminate_backend failed: could not connect to the cluster: $want; nothing was sent to the process" \
 		"$mode: refused, and says why"
 	no_controls "$mode: stderr" "$ERR_TEXT"
-	t_is "$(grep -c '^conn ' "$fp/conn.log" 2>/dev/null || echo 0)" "$(case $mode in password|md5) echo 2 ;; *) echo 1 ;; esac)" \
-		"$mode: the guard connected $(case $mode in password|md5) echo "twice (its own client, then libpq)" ;; *) echo once ;; esac)"
+	t_is "$(grep -c '^conn ' "$fp/conn.log" 2>/dev/null || echo 0)" "$(case $mode in password* | md5*) echo 2 ;; *) echo 1 ;; esac)" \
+		"$mode: the guard connected $(case $mode in password* | md5*) echo "twice (its own client, then libpq)" ;; *) echo once ;; esac)"
 	t_is "$(grep -c '^type p' "$fp/conn.log" || true)" 0 "$mode: no PasswordMessage was sent"
 	t_ok "$mode: the fake backend got no signal" alive "$fchild"
 	kill -KILL "$fchild" "$fpm" 2>/dev/null || true
@@ -74,4 +81,7 @@ hostile password 3000 "$SOCK: fe_sendauth: no password supplied"
 hostile md5 3000 "$SOCK: fe_sendauth: no password supplied"
 hostile silent 8000 "$SOCK: Connection timed out"
 hostile flood 8000 "$SOCK: Connection timed out"
+hostile --exec error 3000 'FATAL:  evil \\x1b\[31mred.* raw\\x9b\\xff'
+hostile --exec password 3000 "$SOCK: fe_sendauth: no password supplied"
+hostile --exec silent 8000 "$SOCK: Connection timed out"
 t_done
