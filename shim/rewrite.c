@@ -209,20 +209,6 @@ static struct conn *find(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req
 	return NULL;
 }
 
-/*
- * What a rewrite may trust (issue 9, finding 6; SECURITY.md "Planted
- * clusters").  Anyone can start a process named postgres with a pid file and
- * a socket of theirs, and the guard would connect to it, as root or as the
- * owner it saw.  So before anything is sent: the postmaster is still the one
- * classified (same start time); its real and effective uids are equal and
- * neither they nor the saved uid are root; that uid is the owner the guard
- * acts as (a non-dumpable process shows a root-owned /proc/PID: refused); it
- * owns its data directory (its cwd), its pid file and the socket the pid file
- * names; and the acting identity is never root.  pgwire.c then checks that
- * the socket's listener (SO_PEERCRED) is that postmaster.  Such a server
- * gets nothing its owner could not get by connecting as themselves.
- * 0, or -1 with the reason in err.
- */
 /* n blank-separated decimal ids from s ("\t1000\t1000\t1000\t1000\n"). */
 static int read_ids(const char *s, unsigned *ids, int n)
 {
@@ -240,6 +226,20 @@ static int read_ids(const char *s, unsigned *ids, int n)
 	return 0;
 }
 
+/*
+ * What a rewrite may trust (issue 9, finding 6; SECURITY.md "Planted
+ * clusters").  Anyone can start a process named postgres with a pid file and
+ * a socket of theirs, and the guard would connect to it, as root or as the
+ * owner it saw.  So before anything is sent: the postmaster is still the one
+ * classified (same start time); its real and effective uids are equal and
+ * neither they nor the saved uid are root; that uid is the owner the guard
+ * saw (the owner of /proc/PID) and acts as; it owns its data directory (its
+ * cwd), its pid file and the socket the pid file names; and the acting
+ * identity is never root.  pgwire.c then checks that
+ * the socket's listener (SO_PEERCRED) is that postmaster.  Such a server
+ * gets nothing its owner could not get by connecting as themselves.
+ * 0, or -1 with the reason in err.
+ */
 static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
 			 char *err, size_t errcap)
 {
@@ -260,7 +260,7 @@ static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_re
 	else if (ids[0] != ids[1] || !ids[0] || !ids[2])
 		why = "it runs as root, or with real and effective uids that differ";
 	else if (ids[0] != req->owner_uid)
-		why = "its uid is not the owner of its /proc entry (not dumpable?)";
+		why = "its uid is not the owner the guard saw";
 	snprintf(path, sizeof(path), "%s/%d/cwd", rw->procroot, req->postmaster);
 	if (!why && ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(dir, &sb) < 0))
 		why = "its data directory cannot be checked (not readable by the caller)";

@@ -6,14 +6,16 @@
 # setuid pgkillguard-shell then kill the child with SIGKILL, which the
 # default policy rewrites.  What the rewrite may trust (shim/rewrite.c
 # verify_server, SECURITY.md "Planted clusters"):
-#   - a non-dumpable planted postmaster (its /proc entry is root's, so the
-#     guard saw owner uid 0): refused before connecting; before the fix the
-#     guard connected to the attacker's socket as root;
+#   - the socket is the attacker's but another process listens on it (as
+#     after a swap between the checks and connect()): refused by
+#     SO_PEERCRED before a byte is sent; before the fix the guard logged in;
+#   - a non-dumpable planted postmaster: nothing connects (as root or not);
 #   - a pid file that points at the real cluster's socket: refused (the
 #     postmaster does not own that socket); before, the guard connected to
 #     the real cluster as the attacker;
-#   - the attacker's own server: served only as the attacker (uid of the
-#     connection = the attacker's, role name the attacker's), never as root.
+#   - the attacker's own server asking for a password: served only as the
+#     attacker (uid of the connection, role name), never as root, and root's
+#     PGPASSWORD is never handed over (before the fix libpq sent it).
 # In every case the attacker's "backend" receives no signal and the real
 # cluster neither crash-restarts nor sees a connection.
 set -eu
