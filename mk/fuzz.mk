@@ -1,8 +1,9 @@
 # mk/fuzz.mk - libFuzzer targets for the parsers that read what others write:
-# the policy language, process titles, /proc/PID/stat and postmaster.pid
+# the policy language, process titles, /proc/PID/stat, postmaster.pid and
+# what a server sends the wire-protocol client (shim/pgwire.c)
 # (tests/fuzz/fuzz_*.c; what each checks is at the top of its file).
 #
-#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="policy title stat pidfile"]
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="policy title stat pidfile pgwire"]
 #       build (clang, libFuzzer + ASan + UBSan) and run each target for
 #       FUZZ_SECONDS, starting from tests/fuzz/corpus/NAME and
 #       tests/fuzz/regress/NAME; fails if any target finds a crash
@@ -16,7 +17,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= policy title stat pidfile
+FUZZ_TARGETS ?= policy title stat pidfile pgwire
 FUZZ_B       := $(B)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_BINS     = $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
@@ -31,6 +32,10 @@ fuzz-bins: $(FUZZ_BINS)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Itests/fuzz -fsanitize=fuzzer -o $@ $< $(CORE_OBJ) $(LDFLAGS)
+
+# fuzz_pgwire.c includes shim/pgwire.c (its static parsers, no extra object)
+$(B)/fuzz/fuzz_pgwire: shim/pgwire.c shim/pgwire.h
+$(B)/tests/test_fuzzcorpus: $(wildcard tests/fuzz/fuzz_*.c) tests/fuzz/fuzz.h shim/pgwire.c
 
 fuzz: fuzz-build
 	@bad=""; for t in $(FUZZ_TARGETS); do \

@@ -64,12 +64,142 @@ void pgkg_buf_putl(struct pgkg_buf *b, long long v)
 	pgkg_buf_putn(b, tmp + i, sizeof(tmp) - i);
 }
 
+static const char hexdigits[] = "0123456789abcdef";
+
+/* All of s[0..n) or nothing: an escape or a UTF-8 sequence is never cut. */
+static void put_whole(struct pgkg_buf *b, const char *s, size_t n)
+{
+	if (b->len + n >= b->cap) {
+		b->truncated = true;
+		return;
+	}
+	pgkg_buf_putn(b, s, n);
+}
+
+static void put_hex_byte(struct pgkg_buf *b, unsigned char c)
+{
+	char e[4] = {'\\', 'x', hexdigits[c >> 4], hexdigits[c & 15]};
+
+	put_whole(b, e, sizeof(e));
+}
+
+/* "\u{202e}" */
+static void put_codepoint(struct pgkg_buf *b, unsigned cp)
+{
+	char e[12];
+	size_t n = 0;
+	int shift = cp > 0xffff ? 16 : 12;
+
+	e[n++] = '\\';
+	e[n++] = 'u';
+	e[n++] = '{';
+	for (; shift >= 0; shift -= 4)
+		e[n++] = hexdigits[(cp >> shift) & 15];
+	e[n++] = '}';
+	put_whole(b, e, n);
+}
+
+/* Code points that steer or hide text on a terminal or in a log viewer:
+ * C1 controls, bidi marks, embeddings, overrides and isolates, invisible
+ * separators and joiners, the BOM, interlinear annotations. */
+static bool hostile_codepoint(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) ||
+	       cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
+}
+
+/* Length of the well-formed UTF-8 sequence at s[0..n) with its code point,
+ * or 0 (overlong, surrogate, beyond U+10FFFF, truncated, stray byte). */
+static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+	size_t len;
+	unsigned v, min;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, v = s[0] & 0x1fu, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, v = s[0] & 0x0fu, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, v = s[0] & 0x07u, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3fu);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+void pgkg_buf_put_escaped(struct pgkg_buf *b, const char *s, size_t n, unsigned flags)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n && !b->truncated;) {
+		unsigned char c = u[i];
+		unsigned cp;
+		size_t len;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				put_hex_byte(b, c);
+			else if ((c == '\\' && (flags & PGKG_ESC_BACKSLASH)) ||
+				 (c == '"' && (flags & PGKG_ESC_QUOTE)))
+				put_whole(b, (const char[]){'\\', (char)c}, 2);
+			else
+				pgkg_buf_putc(b, (char)c);
+			i++;
+		} else if (!(len = utf8_seq(u + i, n - i, &cp))) {
+			put_hex_byte(b, c);	/* invalid UTF-8: byte by byte */
+			i++;
+		} else {
+			if (hostile_codepoint(cp))
+				put_codepoint(b, cp);
+			else
+				put_whole(b, s + i, len);
+			i += len;
+		}
+	}
+}
+
 void pgkg_buf_put_printable(struct pgkg_buf *b, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		pgkg_buf_putc(b, (c < 0x20 || c == 0x7f) ? '?' : (char)c);
+	pgkg_buf_put_escaped(b, s, pgkg_strlen(s), PGKG_ESC_BACKSLASH);
+}
+
+/* Characters an audit value may hold without quotes. */
+static bool bare_value(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c >= 0x7f || c == '=' || c == '"' || c == '\\')
+			return false;
 	}
+	return true;
+}
+
+void pgkg_buf_put_value_n(struct pgkg_buf *b, const char *s, size_t n)
+{
+	if (bare_value(s, n)) {
+		pgkg_buf_putn(b, s, n);
+		return;
+	}
+	pgkg_buf_putc(b, '"');
+	pgkg_buf_put_escaped(b, s, n, PGKG_ESC_BACKSLASH | PGKG_ESC_QUOTE);
+	pgkg_buf_putc(b, '"');
+}
+
+void pgkg_buf_put_value(struct pgkg_buf *b, const char *s)
+{
+	pgkg_buf_put_value_n(b, s, pgkg_strlen(s));
 }
 
 static ssize_t read_fd_all(int fd, char *buf, size_t cap)

@@ -29,8 +29,29 @@ void pgkg_buf_puts(struct pgkg_buf *b, const char *s);
 void pgkg_buf_putn(struct pgkg_buf *b, const char *s, size_t n);
 void pgkg_buf_putc(struct pgkg_buf *b, char c);
 void pgkg_buf_putl(struct pgkg_buf *b, long long v);
-/* Copy s, replacing control characters with '?', for text read from /proc. */
+/*
+ * The one escaping function for anything printed to a terminal or syslog.
+ * Copies s[0..n) as text that cannot steer a terminal or forge a line:
+ *   C0 controls, DEL and every byte that is not part of well-formed UTF-8
+ *   (raw C1 0x80-0x9f, overlong forms, surrogates, truncated sequences)
+ *     -> \xHH, one per byte;
+ *   well-formed UTF-8 for C1 controls (U+0080-U+009F), bidi controls
+ *   (U+061C, U+200E/F, U+202A-E, U+2066-9) and other invisible format
+ *   characters (U+200B-D, U+2028/9, U+2060-F, U+FEFF, U+FFF9-B)
+ *     -> \u{XXXX};
+ *   '\' -> \\ with PGKG_ESC_BACKSLASH, '"' -> \" with PGKG_ESC_QUOTE;
+ *   everything else (printable ASCII, other valid UTF-8 such as "é") as is.
+ * The output is never a partial escape: it stops at the buffer's end. */
+#define PGKG_ESC_BACKSLASH 1u
+#define PGKG_ESC_QUOTE 2u
+void pgkg_buf_put_escaped(struct pgkg_buf *b, const char *s, size_t n, unsigned flags);
+/* pgkg_buf_put_escaped(s, strlen(s), PGKG_ESC_BACKSLASH): text in a message. */
 void pgkg_buf_put_printable(struct pgkg_buf *b, const char *s);
+/* An audit field's value: as is when it is non-empty printable ASCII without
+ * blanks, '=', '"' or '\'; else in double quotes, escaped (\" \\ \xHH \u{}),
+ * so no value can forge another key=value field. */
+void pgkg_buf_put_value(struct pgkg_buf *b, const char *s);
+void pgkg_buf_put_value_n(struct pgkg_buf *b, const char *s, size_t n);
 
 /* Read at most cap-1 bytes of a file, NUL-terminate; returns length or -errno. */
 ssize_t pgkg_read_file(const char *path, char *buf, size_t cap);

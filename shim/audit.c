@@ -108,7 +108,7 @@ static bool lookup_user(uid_t uid, struct pgkg_buf *b)
 		const char *u = field(line, end, 2, &ulen);
 		const char *name = field(line, end, 0, &nlen);
 		if (pgkg_parse_ll(u, ulen, 0, UINT32_MAX, &v) == 0 && (uid_t)v == uid && nlen) {
-			pgkg_buf_putn(b, name, nlen);
+			pgkg_buf_put_value_n(b, name, nlen);
 			return true;
 		}
 	}
@@ -168,7 +168,9 @@ void pgkg_say(int fd, const char *text)
 		return;
 	pgkg_buf_init(&b, line, sizeof(line) - 1);
 	pgkg_buf_puts(&b, "pgkillguard: ");
-	pgkg_buf_puts(&b, text);
+	/* Callers escape what they quote; this catches anything they missed
+	 * (a no-op on escaped text: it leaves backslashes and valid UTF-8 alone). */
+	pgkg_buf_put_escaped(&b, text, pgkg_strlen(text), 0);
 	line[b.len++] = '\n';
 	do
 		r = write(fd, line, b.len);
@@ -191,7 +193,7 @@ void pgkg_syslog(const char *socket_path, int severity, pid_t pid, const char *t
 	pgkg_buf_puts(&b, ">pgkillguard[");
 	pgkg_buf_putl(&b, pid);
 	pgkg_buf_puts(&b, "]: ");
-	pgkg_buf_puts(&b, text);
+	pgkg_buf_put_escaped(&b, text, pgkg_strlen(text), 0);	/* as in pgkg_say */
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return;

@@ -35,11 +35,24 @@ struct explain_opts {
 	struct pgkg_caller caller;
 };
 
+/* s escaped for the terminal (pgkg_buf_put_printable); four may be in use at once. */
+static const char *esc(const char *s)
+{
+	static char bufs[4][2 * PGKG_PATH_MAX];
+	static unsigned next;
+	char *out = bufs[next++ % 4];
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, out, sizeof(bufs[0]));
+	pgkg_buf_put_printable(&b, s);
+	return out;
+}
+
 static void print_error(void *ctx, const char *file, int line, const char *msg)
 {
 	int *count = ctx;
 
-	fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+	fprintf(stderr, "%s:%d: %s\n", esc(file), line, esc(msg));
 	if (count)
 		(*count)++;
 }
@@ -67,12 +80,13 @@ static void fill_caller(struct pgkg_caller *c, const char *program)
 		snprintf(c->comm, sizeof(c->comm), "?");
 }
 
-static const char *describe(const struct pgkg_target *t)
+/* Escaped, at most cap - 1 bytes, never cut inside an escape or a character. */
+static const char *describe(const struct pgkg_target *t, size_t cap)
 {
 	static char line[1024];
 	struct pgkg_buf b;
 
-	pgkg_buf_init(&b, line, sizeof(line));
+	pgkg_buf_init(&b, line, cap < sizeof(line) ? cap : sizeof(line));
 	pgkg_describe_target(&b, t);
 	return line;
 }
@@ -100,7 +114,7 @@ static void print_decision(const struct explain_opts *o, const struct pgkg_targe
 	if (d.policy_broken)
 		printf(" [policy broken: failing closed]");
 	else if (d.rule)
-		printf("  [%s:%d]", pgkg_policy_str(&policy, d.rule->file), d.rule->line);
+		printf("  [%s:%d]", esc(pgkg_policy_str(&policy, d.rule->file)), d.rule->line);
 	else
 		printf("  [no rule matches]");
 	putchar('\n');
@@ -110,9 +124,10 @@ static void print_cluster(const struct pgkg_cluster *c)
 {
 	struct passwd *pw = getpwuid(c->owner);
 
-	printf("  cluster %s: postmaster %d, port %d, socket %s, owner %s, status %s\n", c->datadir,
-	       c->postmaster, c->pf.port, c->pf.sockdir[0] ? c->pf.sockdir : "(none)",
-	       pw ? pw->pw_name : "?", c->pf.status[0] ? c->pf.status : "?");
+	printf("  cluster %s: postmaster %d, port %d, socket %s, owner %s, status %s\n",
+	       esc(c->datadir), c->postmaster, c->pf.port,
+	       c->pf.sockdir[0] ? esc(c->pf.sockdir) : "(none)", pw ? esc(pw->pw_name) : "?",
+	       c->pf.status[0] ? esc(c->pf.status) : "?");
 }
 
 /* Why `pg_ctl start` fails while orphans live. */
@@ -121,7 +136,7 @@ static void print_dead_cluster(const struct pgkg_cluster *c)
 	printf("  dead cluster %s: postmaster %d (line 1 of %s) is gone; its orphaned server "
 	       "processes still hold its shared memory, so pg_ctl start fails (\"pre-existing "
 	       "shared memory block ... is still in use\") until they have exited\n",
-	       c->datadir, (int)c->postmaster, c->pidfile_name);
+	       esc(c->datadir), (int)c->postmaster, esc(c->pidfile_name));
 }
 
 static void json_process(const struct explain_opts *o, const struct pgkg_target *t,
@@ -132,7 +147,7 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 	long long pid;
 
 	if (pgkg_parse_ll(arg, strlen(arg), 1, INT32_MAX, &pid) < 0) {
-		warnx("%s: not a process id", arg);
+		warnx("%s: not a process id", esc(arg));
 		return 1;
 	}
 	if (pgkg_classify(procroot, (pid_t)pid, &target) < 0) {
@@ -148,10 +163,10 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 	}
 	if (target.kind == PGKG_KIND_NONE) {
 		printf("%lld: %s (%s): signals pass untouched\n", pid,
-		       pgkg_kind_label(PGKG_KIND_NONE), target.st.comm);
+		       pgkg_kind_label(PGKG_KIND_NONE), esc(target.st.comm));
 		return 0;
 	}
-	printf("%lld: %s\n", pid, describe(&target));
+	printf("%lld: %s\n", pid, describe(&target, SIZE_MAX));
 	if (target.kind == PGKG_KIND_ORPHAN)
 		print_dead_cluster(&target.cluster);
 	else
@@ -851,9 +866,9 @@ int pgkg_cmd_explain(int argc, char **argv)
 		fputs("]}\n", stdout);
 		return rc;
 	}
-	printf("policy: %s%s%s\n", policy.path, policy.mode == PGKG_MODE_REPORT ? " (report mode)" : "",
+	printf("policy: %s%s%s\n", esc(policy.path), policy.mode == PGKG_MODE_REPORT ? " (report mode)" : "",
 	       policy.broken ? " (BROKEN: fatal and stop signals to PostgreSQL are blocked)" : "");
-	printf("caller: program %s, uid %u\n", o.caller.comm, (unsigned)o.caller.uid);
+	printf("caller: program %s, uid %u\n", esc(o.caller.comm), (unsigned)o.caller.uid);
 	if (optind == argc)
 		return explain_table(&o);
 	for (int i = optind; i < argc; i++)
@@ -874,11 +889,11 @@ int pgkg_cmd_check(int argc, char **argv)
 	if (policy.broken || policy.nerrors || errors) {
 		fprintf(stderr, "%s: invalid (%d error%s): at run time, fatal and stop signals to "
 				"PostgreSQL processes are blocked until this is fixed\n",
-			policy.path[0] ? policy.path : path, policy.nerrors ? policy.nerrors : errors,
+			esc(policy.path[0] ? policy.path : path), policy.nerrors ? policy.nerrors : errors,
 			(policy.nerrors ? policy.nerrors : errors) == 1 ? "" : "s");
 		return 1;
 	}
-	printf("%s: OK (%u rules, mode %s)\n", policy.path, policy.nrules,
+	printf("%s: OK (%u rules, mode %s)\n", esc(policy.path), policy.nrules,
 	       policy.mode == PGKG_MODE_REPORT ? "report" : "enforce");
 	return 0;
 }

@@ -86,7 +86,7 @@ static void put_signal(struct pgkg_buf *b, int sig)
 static void put_rule_where(struct pgkg_buf *b, const struct pgkg_policy *p,
 			   const struct pgkg_rule *r)
 {
-	pgkg_buf_puts(b, pgkg_policy_str(p, r->file));
+	pgkg_buf_put_printable(b, pgkg_policy_str(p, r->file));
 	pgkg_buf_putc(b, ':');
 	pgkg_buf_putl(b, r->line);
 }
@@ -106,7 +106,7 @@ static void audit_route(struct pgkg_guard *g, const struct pgkg_call *c,
 	pgkg_buf_puts(&b, " tty=");
 	pgkg_put_tty(&b, g->procroot, g->caller.pid);
 	pgkg_buf_puts(&b, " program=");
-	pgkg_buf_put_printable(&b, g->caller.comm);
+	pgkg_buf_put_value(&b, g->caller.comm);	/* quoted if it holds ' ' or '=' */
 	pgkg_buf_puts(&b, " call=");
 	pgkg_buf_puts(&b, c->how);
 	pgkg_buf_puts(&b, " signal=");
@@ -117,7 +117,7 @@ static void audit_route(struct pgkg_guard *g, const struct pgkg_call *c,
 		pgkg_buf_puts(&b, " kind=");
 		pgkg_buf_puts(&b, pgkg_kind_name(t->kind));
 		pgkg_buf_puts(&b, " cluster=");
-		pgkg_buf_put_printable(&b, t->cluster.datadir[0] ? t->cluster.datadir : "?");
+		pgkg_buf_put_value(&b, t->cluster.datadir[0] ? t->cluster.datadir : "?");
 	}
 	pgkg_buf_puts(&b, " action=");
 	pgkg_buf_puts(&b, o->action);
@@ -163,7 +163,7 @@ static void put_rule_message(struct pgkg_buf *b, const struct pgkg_policy *p,
 {
 	if (r && r->message) {
 		pgkg_buf_puts(b, "; ");
-		pgkg_buf_puts(b, pgkg_policy_str(p, r->message));
+		pgkg_buf_put_printable(b, pgkg_policy_str(p, r->message));
 	}
 }
 
@@ -177,7 +177,7 @@ static enum pgkg_verdict say_blocked(struct pgkg_guard *g, const struct pgkg_cal
 	begin_line(g, &b, c, t);
 	if (d->policy_broken) {
 		pgkg_buf_puts(&b, "blocked: the policy is broken (");
-		pgkg_buf_puts(&b, p->first_error[0] ? p->first_error : p->path);
+		pgkg_buf_put_printable(&b, p->first_error[0] ? p->first_error : p->path);
 		pgkg_buf_puts(&b, "); fatal and stop signals to PostgreSQL are refused until "
 				  "'pgkillguard check' passes");
 		o.result = "blocked-policy-broken";

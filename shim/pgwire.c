@@ -207,6 +207,29 @@ static int open_socket(struct pgkg_wire *w, const char *path, int timeout_ms)
 	return 0;
 }
 
+/* The listening socket was made by the server we meant: SO_PEERCRED names
+ * the process that called listen() (the postmaster) and its ids then. */
+static int check_peer(const struct pgkg_wire *w, const struct pgkg_wire_peer *want, char *msg,
+		      size_t msgcap)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (!want)
+		return 0;
+	if (getsockopt(w->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || len != sizeof(uc)) {
+		snprintf(msg, msgcap, "cannot tell who listens on the socket: %s", strerror(errno));
+		return -EACCES;
+	}
+	if ((want->pid > 0 && uc.pid != want->pid) || uc.uid != want->uid || uc.uid == 0) {
+		snprintf(msg, msgcap,
+			 "the socket is served by pid %d uid %u, not by the postmaster %d (uid %u)",
+			 (int)uc.pid, (unsigned)uc.uid, (int)want->pid, (unsigned)want->uid);
+		return PGKG_WIRE_UNTRUSTED;
+	}
+	return 0;
+}
+
 static int send_startup(struct pgkg_wire *w, const char *const *params, long long deadline)
 {
 	char buf[STARTUP_CAP];
@@ -258,6 +281,13 @@ static int await_ready(struct pgkg_wire *w, long long deadline, char *msg, size_
 struct pgkg_wire *pgkg_wire_connect(const char *path, const char *const *params,
 				    int timeout_ms, int *err, char *msg, size_t msgcap)
 {
+	return pgkg_wire_connect_peer(path, NULL, params, timeout_ms, err, msg, msgcap);
+}
+
+struct pgkg_wire *pgkg_wire_connect_peer(const char *path, const struct pgkg_wire_peer *peer,
+					 const char *const *params, int timeout_ms, int *err,
+					 char *msg, size_t msgcap)
+{
 	long long deadline = pgkg_mono_ms() + timeout_ms;
 	struct pgkg_wire *w = calloc(1, sizeof(*w));
 	int r;
@@ -270,6 +300,8 @@ struct pgkg_wire *pgkg_wire_connect(const char *path, const char *const *params,
 	}
 	w->fd = -1;
 	r = open_socket(w, path, timeout_ms);
+	if (!r)
+		r = check_peer(w, peer, msg, msgcap);
 	if (!r)
 		r = send_startup(w, params, deadline);
 	if (!r)

@@ -16,6 +16,8 @@
 #ifndef PGKG_PGWIRE_H
 #define PGKG_PGWIRE_H
 
+#include <errno.h>
+
 #include <stddef.h>
 
 struct pgkg_wire;
@@ -33,6 +35,21 @@ struct pgkg_wire;
 struct pgkg_wire *pgkg_wire_connect(const char *path, const char *const *params,
 				    int timeout_ms, int *err, char *msg, size_t msgcap);
 
+/* Who must be listening on the socket (SO_PEERCRED): the postmaster's pid
+ * (0: any) and uid.  A root listener is never accepted. */
+struct pgkg_wire_peer {
+	int pid;
+	unsigned uid;
+};
+
+/*
+ * pgkg_wire_connect, but nothing is sent unless the socket's listener is
+ * `peer` (NULL: anyone); else NULL with *err = -EACCES and the reason in msg.
+ */
+struct pgkg_wire *pgkg_wire_connect_peer(const char *path, const struct pgkg_wire_peer *peer,
+					 const char *const *params, int timeout_ms, int *err,
+					 char *msg, size_t msgcap);
+
 /*
  * Run `sql` (a simple query returning one boolean).  Returns 1 (true),
  * 0 (false) or -1 (text in msg): the server raised an error, or the
@@ -47,5 +64,9 @@ int pgkg_wire_ok(const struct pgkg_wire *w);
 
 /* Say goodbye (Terminate) and free. NULL is fine. */
 void pgkg_wire_close(struct pgkg_wire *w);
+
+/* *err from pgkg_wire_connect_peer when the listener is not the postmaster
+ * named: a server not to trust (no other route may take over either). */
+#define PGKG_WIRE_UNTRUSTED (-EPERM)
 
 #endif

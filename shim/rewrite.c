@@ -28,6 +28,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pwd.h>
@@ -95,6 +96,8 @@ static void scrub_environment(void)
 	char name[128];
 
 	unsetenv("PGHOSTADDR");
+	if (geteuid() == 0)	/* root acts as each cluster's owner: root's password is none of theirs */
+		unsetenv("PGPASSWORD");
 	if (!getauxval(AT_SECURE))
 		return;
 	for (size_t i = 0; environ && environ[i];) {
@@ -212,6 +215,84 @@ static struct conn *find(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req
 	return NULL;
 }
 
+/* n blank-separated decimal ids from s ("\t1000\t1000\t1000\t1000\n"). */
+static int read_ids(const char *s, unsigned *ids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		long long v;
+		size_t len;
+
+		s += strspn(s, " \t");
+		len = strspn(s, "0123456789");
+		if (pgkg_parse_ll(s, len, 0, UINT32_MAX, &v) < 0)
+			return -1;
+		ids[i] = (unsigned)v;
+		s += len;
+	}
+	return 0;
+}
+
+/*
+ * What a rewrite may trust (issue 9, finding 6; SECURITY.md "Planted
+ * clusters").  Anyone can start a process named postgres with a pid file and
+ * a socket of theirs, and the guard would connect to it, as root or as the
+ * owner it saw.  So before anything is sent: the postmaster is still the one
+ * classified (same start time); its real and effective uids are equal and
+ * neither they nor the saved uid are root; that uid is the owner the guard
+ * saw (the owner of /proc/PID) and acts as; it owns its data directory (its
+ * cwd), its pid file and the socket the pid file names; and the acting
+ * identity is never root.  pgwire.c then checks that
+ * the socket's listener (SO_PEERCRED) is that postmaster.  Such a server
+ * gets nothing its owner could not get by connecting as themselves.
+ * 0, or -1 with the reason in err.
+ */
+static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
+			 char *err, size_t errcap)
+{
+	char path[PGKG_PATH_MAX + 96], status[4096];
+	const char *why = NULL, *p;
+	unsigned ids[4] = {0};
+	struct pgkg_procstat st;
+	struct stat sb;
+	int dir = -1, fd = -1;
+
+	snprintf(path, sizeof(path), "%s/%d/status", rw->procroot, req->postmaster);
+	if (pgkg_read_stat(rw->procroot, req->postmaster, &st) < 0 ||
+	    st.starttime != req->pm_starttime)
+		why = "it has exited";
+	else if (pgkg_read_file(path, status, sizeof(status)) <= 0 ||
+		 !(p = strstr(status, "\nUid:")) || read_ids(p + 5, ids, 4) < 0)
+		why = "its user ids cannot be read";
+	else if (ids[0] != ids[1] || !ids[0] || !ids[2])
+		why = "it runs as root, or with real and effective uids that differ";
+	else if (ids[0] != req->owner_uid)
+		why = "its uid is not the owner the guard saw";
+	snprintf(path, sizeof(path), "%s/%d/cwd", rw->procroot, req->postmaster);
+	if (!why && ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(dir, &sb) < 0))
+		why = "its data directory cannot be checked (not readable by the caller)";
+	else if (!why && sb.st_uid != ids[0])
+		why = "it does not own its data directory";
+	for (const char *const *n = pgkg_pidfile_names; !why && *n && fd < 0; n++)
+		fd = openat(dir, *n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (!why && (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_uid != ids[0]))
+		why = "it does not own its pid file";
+	snprintf(path, sizeof(path), "%s/%d/root%s/.s.PGSQL.%d", rw->procroot, req->postmaster,
+		 req->sockdir, req->port);
+	if (!why && !req->conninfo[0] &&
+	    (stat(path, &sb) < 0 || !S_ISSOCK(sb.st_mode) || sb.st_uid != ids[0]))
+		why = "it does not own the socket its pid file names";
+	if (!why && acting_uid(req) == 0)
+		why = "the guard would connect as root";
+	if (dir >= 0)
+		close(dir);
+	if (fd >= 0)
+		close(fd);
+	if (why)
+		snprintf(err, errcap, "not a server to trust: postmaster %d: %s", (int)req->postmaster,
+			 why);
+	return why ? -1 : 0;
+}
+
 /* The postmaster's egid: /proc/PM/root is reachable only with its uid AND gid. */
 static gid_t postmaster_gid(const struct pgkg_rewriter *rw, pid_t pm)
 {
@@ -261,17 +342,20 @@ static void connect_wire(struct attempt *a)
 				"application_name", "pgkillguard", "options", STATEMENT_TIMEOUT_OPT,
 				NULL};
 
+	/* verify_server checked the owner: the listener must be that postmaster */
+	const struct pgkg_wire_peer peer = {a->req->postmaster, a->req->owner_uid};
+
 	snprintf(path, sizeof(path), "%s/%d/root%s/.s.PGSQL.%d", a->rw->procroot,
 		 a->req->postmaster, a->req->sockdir, a->req->port);
-	a->wire = pgkg_wire_connect(path, params, CONNECT_TIMEOUT_MS, &a->wire_err, a->err,
-				    a->errcap);
+	a->wire = pgkg_wire_connect_peer(path, &peer, params, CONNECT_TIMEOUT_MS, &a->wire_err,
+					 a->err, a->errcap);
 }
 
 static void connect_libpq(struct attempt *a)
 {
 	char host[PGKG_PATH_MAX + 64], port[16];
 	const struct pgkg_rw_req *req = a->req;
-	const char *keys[9], *vals[9];
+	const char *keys[10], *vals[10];
 	int n = 0;
 
 	snprintf(host, sizeof(host), "%s/%d/root%s", a->rw->procroot, req->postmaster, req->sockdir);
@@ -288,6 +372,10 @@ static void connect_libpq(struct attempt *a)
 	keys[n] = "application_name", vals[n++] = "pgkillguard";
 	keys[n] = "connect_timeout", vals[n++] = CONNECT_TIMEOUT_S;
 	keys[n] = "options", vals[n++] = STATEMENT_TIMEOUT_OPT;
+	if (!req->conninfo[0] && geteuid() != getuid()) {
+		/* acting as the owner for root: never root's ~/.pgpass (PGPASSWORD: scrub_environment) */
+		keys[n] = "passfile", vals[n++] = "/dev/null";
+	}
 	keys[n] = NULL, vals[n] = NULL;
 	a->pg = a->rw->pq.connectdb_params(keys, vals, 1);
 	if (a->pg && a->rw->pq.status(a->pg) == CONNECTION_OK)
@@ -330,7 +418,8 @@ static bool login_name(uid_t uid, char *out, size_t cap)
 
 /* Connect to req's cluster as the acting user: 0 with c->pg or c->wire set, or -1. */
 static int connect_cluster(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
-			   const char *dbname, struct conn *c, char *err, size_t errcap)
+			   const char *dbname, struct conn *c, char *err, size_t errcap,
+			   bool *untrusted)
 {
 	struct attempt a = {.rw = rw, .req = req, .dbname = dbname, .err = err, .errcap = errcap};
 	uid_t uid = acting_uid(req);
@@ -342,12 +431,19 @@ static int connect_cluster(struct pgkg_rewriter *rw, const struct pgkg_rw_req *r
 		snprintf(err, errcap, "the pid file names no Unix socket directory");
 		return -1;
 	}
+	if (verify_server(rw, req, err, errcap) < 0) {
+		*untrusted = true;
+		return -1;
+	}
 	if (named && !needs_libpq(req)) {
 		a.user = user;
 		if (as_owner(uid, gid, connect_wire, &a) < 0)
 			return -1;
 		if ((c->wire = a.wire) != NULL)
 			return 0;
+		/* not that postmaster's listener, or its root not even reachable
+		 * as its owner (a postmaster is dumpable): nothing to trust */
+		*untrusted = a.wire_err == PGKG_WIRE_UNTRUSTED || a.wire_err == -EACCES;
 		if (a.wire_err != -EPROTONOSUPPORT)
 			return -1;
 	}
@@ -369,11 +465,14 @@ static struct conn *get_conn(struct pgkg_rewriter *rw, const struct pgkg_rw_req 
 		return c;
 	if (c)
 		drop(rw, c);
-	r = connect_cluster(rw, req, "postgres", &fresh, err, sizeof(err));
-	if (r < 0 && strstr(err, "does not exist"))
-		r = connect_cluster(rw, req, "template1", &fresh, err, sizeof(err));
+	bool untrusted = false;
+
+	r = connect_cluster(rw, req, "postgres", &fresh, err, sizeof(err), &untrusted);
+	if (r < 0 && !untrusted && strstr(err, "does not exist"))
+		r = connect_cluster(rw, req, "template1", &fresh, err, sizeof(err), &untrusted);
 	if (r < 0) {
 		set_detail(rep, PGKG_RW_NOCONN, err);
+		rep->server_untrusted = untrusted;
 		return NULL;
 	}
 	c = &rw->conns[rw->next_victim++ % MAX_CONNS];
@@ -532,7 +631,7 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	 * Refusals for permission are errors (r < 0), never false.  Not matched
 	 * on the text: lc_messages may translate it.
 	 */
-	rep->sql_unavailable = rep->status == PGKG_RW_NOCONN || r == 0;
+	rep->sql_unavailable = (rep->status == PGKG_RW_NOCONN && !rep->server_untrusted) || r == 0;
 	if (r == 1 && req->op == PGKG_RW_TERMINATE &&
 	    !wait_gone(rw->procroot, req->target, pidfd, t0 + req->timeout_ms))
 		set_detail(rep, PGKG_RW_TIMEOUT, "");

@@ -45,6 +45,8 @@ struct pgkg_rw_rep {
 	uint32_t sql_unavailable;	/* 1: SQL could not be used at all (no connection,
 					 * the server does not know the pid): nothing was
 					 * signalled, a direct signal may take over */
+	uint32_t server_untrusted;	/* 1: the "server" failed the checks of what a
+					 * rewrite trusts: nothing may take over */
 	char detail[400];	/* server WARNING/ERROR or connection error */
 };
 

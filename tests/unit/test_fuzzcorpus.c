@@ -23,6 +23,7 @@
 
 #include "tap.h"
 
+#include "fuzz/fuzz_pgwire.c"
 #include "fuzz/fuzz_pidfile.c"
 #include "fuzz/fuzz_policy.c"
 #include "fuzz/fuzz_stat.c"
@@ -36,6 +37,7 @@ static const struct {
 	{"title", pgkg_fuzz_title},
 	{"stat", pgkg_fuzz_stat},
 	{"pidfile", pgkg_fuzz_pidfile},
+	{"pgwire", pgkg_fuzz_pgwire},
 };
 
 /* The whole file in a buffer of exactly its size (so ASan sees overreads). */
