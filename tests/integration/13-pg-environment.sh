@@ -1,0 +1,55 @@
+#!/bin/bash
+# 13-pg-environment.sh - the suite and the demo do not depend on the caller's
+# libpq environment: a DBA shell exports PGUSER, PGHOST, PGPORT, PGDATABASE,
+# PGSERVICE, PGOPTIONS, PGPASSFILE, ... for its production cluster.  A small
+# script on the test harness (tests/lib/cluster.sh, as tests/demo.sh and every
+# integration script use it) still creates its cluster, connects its sessions
+# and has a guarded kill -9 rewritten, with all of those set.
+set -eu
+. "$(dirname "$0")/../lib/cluster.sh"
+. "$(dirname "$0")/../lib/guard.sh"
+
+guard_test_begin
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+
+DBA_ENV=(PGUSER=postgres PGHOST=/var/run/postgresql PGPORT=5432 PGDATABASE=prod
+	PGSERVICE=x PGSERVICEFILE=/nonexistent/pg_service.conf PGPASSFILE=/nonexistent/pgpass
+	PGOPTIONS='-c statement_timeout=1 -c search_path=nowhere' PGAPPNAME=dba-shell
+	PGCONNECT_TIMEOUT=1 PGTARGETSESSIONATTRS=primary PGDATA=/nonexistent/data)
+
+S=$G_DIR/dba-shell.sh
+cat >"$S" <<'EOF'
+set -eu
+. "$1/tests/lib/cluster.sh"
+setup_traps
+echo "seen: PGUSER=${PGUSER:-} PGSERVICE=${PGSERVICE:-} PGHOST=${PGHOST:-}"
+D=$(cluster_new_dir pgenv)
+cluster_create "$D" >/dev/null
+cluster_start "$D" >/dev/null
+open_idle_sessions "$D" env- 3 >/dev/null
+echo "sessions=$(count_sessions "$D" env-)"
+v=$(backend_pid "$D" env-2)
+run_as_test_user LD_PRELOAD="$2" PGKILLGUARD_HELPER="$3" bash -c 'kill -9 "$0"' "$v"
+echo "kill=$?"
+wait_gone "$v" 3000 && echo "victim=gone"
+echo "left=$(count_sessions "$D" env-)"
+echo "restarts=$(crash_restarts "$D")"
+EOF
+
+run_capture env "${DBA_ENV[@]}" bash "$S" "$TOP" "$G_LIB" "$G_HELPER"
+t_is "$RC" 0 "with a DBA's PG* environment: the harness script exits 0"
+t_like "$OUT_TEXT" "seen: PGUSER= PGSERVICE= PGHOST=" "cluster.sh drops the caller's PG* variables"
+t_like "$OUT_TEXT" "sessions=3" "all 3 sessions connected"
+t_like "$OUT_TEXT" "kill=0" "guarded kill -9: exits 0"
+t_like "$ERR_TEXT" "^pgkillguard: kill -9 [0-9]+ \(client backend $PGKG_TEST_USER@postgres, idle; cluster .*\) rewritten to pg_terminate_backend" \
+	"guarded kill -9: rewritten"
+t_like "$OUT_TEXT" "victim=gone" "the victim is gone"
+t_like "$OUT_TEXT" "left=2" "the other 2 sessions stay"
+t_like "$OUT_TEXT" "restarts=0" "no crash restart"
+[ "$RC" = 0 ] || t_diag "stderr: $ERR_TEXT"
+
+# tests/run.sh drops them too (for every test it starts)
+run_capture env "${DBA_ENV[@]}" PGKG_TEST_TIMEOUT=60 bash "$TOP/tests/run.sh" 00-harness
+t_is "$RC" 0 "tests/run.sh 00-harness passes with a DBA's PG* environment"
+t_like "$OUT_TEXT" "00-harness.sh: ok \([0-9]+ passed" "00-harness: ok"
+t_done
