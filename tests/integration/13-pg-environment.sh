@@ -18,14 +18,15 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 DBA_ENV=(PGUSER=postgres PGHOST=/var/run/postgresql PGPORT=5432 PGDATABASE=prod
 	PGSERVICE=x PGSERVICEFILE=/nonexistent/pg_service.conf PGPASSFILE=/nonexistent/pgpass
 	PGOPTIONS='-c statement_timeout=1 -c search_path=nowhere' PGAPPNAME=dba-shell
-	PGCONNECT_TIMEOUT=1 PGTARGETSESSIONATTRS=primary PGDATA=/nonexistent/data)
+	PGCONNECT_TIMEOUT=1 PGTARGETSESSIONATTRS=primary PGDATA=/nonexistent/data
+	PGSSLMODE=verify-full PGCLIENTENCODING=LATIN1)
 
 S=$G_DIR/dba-shell.sh
 cat >"$S" <<'EOF'
 set -eu
 . "$1/tests/lib/cluster.sh"
 setup_traps
-echo "seen: PGUSER=${PGUSER:-} PGSERVICE=${PGSERVICE:-} PGHOST=${PGHOST:-}"
+echo "seen: PGUSER=${PGUSER:-} PGSERVICE=${PGSERVICE:-} PGHOST=${PGHOST:-} PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-} PGKG_TEST_USER=${PGKG_TEST_USER:-}"
 D=$(cluster_new_dir pgenv)
 cluster_create "$D" >/dev/null
 cluster_start "$D" >/dev/null
@@ -45,7 +46,7 @@ chmod 700 "$PRIV"
 trap 'rm -rf "$PRIV"; guard_teardown; cleanup_all' EXIT
 run_capture env -C "$PRIV" "${DBA_ENV[@]}" bash "$S" "$TOP" "$G_LIB" "$G_HELPER"
 t_is "$RC" 0 "with a DBA's PG* environment: the harness script exits 0"
-t_like "$OUT_TEXT" "seen: PGUSER= PGSERVICE= PGHOST=" "cluster.sh drops the caller's PG* variables"
+t_like "$OUT_TEXT" "seen: PGUSER= PGSERVICE= PGHOST= PGCONNECT_TIMEOUT= PGKG_TEST_USER=$PGKG_TEST_USER" "cluster.sh drops the caller's PG* variables, keeps PGKG_*"
 t_like "$OUT_TEXT" "sessions=3" "all 3 sessions connected"
 t_like "$OUT_TEXT" "cwd=/($NL|$)" "run_as_test_user starts in /, not in the caller's mode-700 directory"
 t_like "$OUT_TEXT" "kill=0" "guarded pg_ctl kill KILL: exits 0"

@@ -42,11 +42,12 @@ _PGKG_ENV=()            # set by _pgkg_env
 _PGKG_FWD_RE='^(LD_PRELOAD|LD_LIBRARY_PATH|PGKILLGUARD_[A-Za-z0-9_]*|PG[A-Z]+)$'
 
 # The caller's libpq environment (PGHOST, PGPORT, PGUSER, PGDATABASE,
-# PGSERVICE, PGOPTIONS, PGPASSFILE, ... as in a DBA's shell) is not ours:
-# every test cluster is reached through its own socket.  Dropped here, once,
-# when sourced; a test may still set PG* itself (PGUSER=role open_idle_session).
+# PGSERVICE, PGOPTIONS, PGPASSFILE, PGCONNECT_TIMEOUT, ... as in a DBA's
+# shell) is not ours: every test cluster is reached through its own socket.
+# Dropped here, once, when sourced (PGKG_* and PGKILLGUARD_* stay); a test may
+# still set PG* itself (PGUSER=role open_idle_session).
 while read -r _pgkg_v; do
-	[[ $_pgkg_v =~ ^PG[A-Z]+$ ]] && unset "$_pgkg_v"
+	[[ $_pgkg_v =~ ^PG[A-Z_]+$ && ! $_pgkg_v =~ ^PG(KG|KILLGUARD)_ ]] && unset "$_pgkg_v"
 done < <(compgen -e)
 unset _pgkg_v
 
