@@ -19,14 +19,21 @@ unset PGKILLGUARD_HELPER PGKILLGUARD_POLICY PGKILLGUARD_SYSLOG
 CLONE=$(mktemp -d /tmp/pgkg.clone.XXXXXX)
 chmod 755 "$CLONE"
 trap 'rm -rf "$CLONE"; guard_teardown; cleanup_all' EXIT
-if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+# (git's file list only when TOP is a work tree's top, not a copy inside one,
+# as tests/variant.sh makes under build/)
+if [ "$(git -C "$TOP" rev-parse --show-toplevel 2>/dev/null)" = "$(cd "$TOP" && pwd -P)" ]; then
 	git -C "$TOP" ls-files -z --cached --others --exclude-standard |
 		(cd "$TOP" && tar --null -T - -cf - 2>/dev/null) | tar -xf - -C "$CLONE"
 else
-	(cd "$TOP" && tar --exclude=./build --exclude=./.git -cf - .) | tar -xf - -C "$CLONE"
+	(cd "$TOP" && tar --exclude=./build --exclude='./build-*' --exclude=./.git -cf - .) |
+		tar -xf - -C "$CLONE"
 fi
+chmod 755 "$CLONE"	# tar may have given it TOP's mode (a private checkout)
 t_ok "fresh tree: no build/" test ! -e "$CLONE/build"
-t_ok "fresh tree: make" make -C "$CLONE" -s -j2 all
+t_ok "fresh tree: has the Makefile and the sources" test -f "$CLONE/Makefile" -a -f "$CLONE/shim/helperlink.c"
+# as a user would type it: not a sub-make of `make check`, a usual umask
+fresh_make() { (umask 022; env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$CLONE" -s -j2 "$@"); }
+t_ok "fresh tree: make" fresh_make all
 LIB=$CLONE/build/libpgkillguard.so
 CONFIGURED=$(strings "$LIB" | grep -m1 '/bin/pgkillguard$' || true)
 if [ -e "$CONFIGURED" ]; then
@@ -70,7 +77,7 @@ t_ok "build tree, root: backend gone" wait_gone "$VICTIM" 3000
 # in a lib/ directory: nothing to find.
 NOWHERE=/nonexistent/pgkg-$$/bin
 t_ok "library with an absent configured helper" \
-	make -C "$CLONE" -s B=build-nohelper BINDIR="$NOWHERE" build-nohelper/libpgkillguard.so
+	fresh_make B=build-nohelper BINDIR="$NOWHERE" build-nohelper/libpgkillguard.so
 R=$(mktemp -d /tmp/pgkg.reloc.XXXXXX)
 trap 'rm -rf "$CLONE" "$R"; guard_teardown; cleanup_all' EXIT
 chmod 755 "$R"
