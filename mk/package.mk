@@ -42,6 +42,7 @@ deb: package-deps
 	$(call pkg_copy_tree,$(DEB_SRC))
 	cp -a packaging/debian $(DEB_SRC)/debian
 	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	@mkdir -p $(B)
 	cp $(PKG_DIR)/deb/pgkillguard_$(VERSION)-*.deb $(B)/
 	@ls -1 $(B)/pgkillguard_$(VERSION)-*.deb
 
@@ -58,6 +59,7 @@ rpm: package-deps
 	rpmbuild -bb --nodeps --define '_topdir $(abspath $(RPM_TOP))' \
 	    --define 'debug_package %{nil}' --define 'pgkg_version $(VERSION)' \
 	    packaging/rpm/pgkillguard.spec
+	@mkdir -p $(B)
 	cp $(RPM_TOP)/RPMS/*/pgkillguard-$(VERSION)-*.rpm $(B)/
 	@ls -1 $(B)/pgkillguard-$(VERSION)-*.rpm
 

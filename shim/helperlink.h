@@ -14,6 +14,8 @@
 
 #include "rwproto.h"
 
+/* helper_path: PGKILLGUARD_HELPER, or NULL for the helper that belongs to
+ * this library (beside it, ../bin, then PGKG_HELPER_PATH: helperlink.c). */
 void pgkg_helper_rewrite(const char *helper_path, const struct pgkg_rw_req *req, int pidfd,
 			 struct pgkg_rw_rep *rep);
 

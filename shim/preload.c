@@ -59,9 +59,7 @@ static int lib_can_signal(struct pgkg_guard *g, pid_t pid)
 static void lib_rewrite(struct pgkg_guard *g, const struct pgkg_rw_req *req, int pidfd,
 			struct pgkg_rw_rep *rep)
 {
-	const char *helper = setting("PGKILLGUARD_HELPER");
-
-	pgkg_helper_rewrite(helper ? helper : PGKG_HELPER_PATH, req, pidfd, rep);
+	pgkg_helper_rewrite(setting("PGKILLGUARD_HELPER"), req, pidfd, rep);
 }
 
 /* The direct route: this process IS the caller, so a raw system call here

@@ -16,6 +16,11 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
 
 cd "$(dirname "$0")/.." || exit 1
+# The caller's libpq environment (PGHOST, PGUSER, PGSERVICE, ...) is not the
+# tests' (tests/lib/cluster.sh drops it too, for scripts run on their own).
+for _v in $(compgen -e); do
+	[[ $_v =~ ^PG[A-Z_]+$ && ! $_v =~ ^PG(KG|KILLGUARD)_ ]] && unset "$_v"
+done
 FILTER=${1:-}
 TIMEOUT=${PGKG_TEST_TIMEOUT:-600}
 

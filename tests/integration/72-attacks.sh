@@ -35,10 +35,10 @@ in_exec() { run_as_test_user PGKILLGUARD_SYSLOG="$G_SYSLOG" "$G_HELPER" exec -- 
 in_shell() { run_as_test_user "$SH" -c "$1"; }
 
 N=0
-victim() {	# open a fresh idle session, print its backend pid
-	N=$((N + 1))
+victim() {	# open a fresh idle session; its backend pid in B (no subshell:
+	N=$((N + 1))	# each session must keep its own name for the teardown)
 	open_idle_session "$D" "victim$N"
-	backend_pid "$D" "victim$N"
+	B=$(backend_pid "$D" "victim$N")
 }
 
 for FE in in_exec in_shell; do
@@ -47,7 +47,7 @@ for FE in in_exec in_shell; do
 	t_is "$OUT_TEXT" "procfs-fd: EPERM" "$FE F1: foreign procfs fd on a root-owned process: refused"
 	t_like "$ERR_TEXT" "^pgkillguard: pidfd_send_signal on fd [0-9]+ refused: the fd names a process pgkillguard cannot verify" "$FE F1: says why"
 	t_ok "$FE F1: the root-owned process lives" alive "$RV"
-	B=$(victim)
+	victim
 	run_capture $FE "$AT procfs-fd $P2 $B 9"
 	t_is "$OUT_TEXT" "procfs-fd: EPERM" "$FE F1: foreign procfs fd on a backend: refused"
 	t_ok "$FE F1: the backend lives" alive "$B"
@@ -64,20 +64,20 @@ for FE in in_exec in_shell; do
 	t_is "$OUT_TEXT" "procfs-fd: EPERM" "$FE /proc/PID fd, signal 0 to root's process: the kernel's EPERM"
 
 	# F2: a caller the supervisor cannot read, and an fd swapped under it
-	B=$(victim)
+	victim
 	run_capture $FE "$AT nondumpable $B 9"
 	t_like "$OUT_TEXT" "^nondumpable: (ok|EPERM)$" "$FE F2: non-dumpable caller: answered, not passed blindly"
 	[ "$OUT_TEXT" = "nondumpable: ok" ] && t_ok "$FE F2: ... rewritten, backend gone" wait_gone "$B" 3000
 	[ "$OUT_TEXT" = "nondumpable: EPERM" ] && t_ok "$FE F2: ... refused, backend lives" alive "$B"
 	run_capture $FE "$AT nondumpable $RV 9"
 	t_is "$OUT_TEXT" "nondumpable: EPERM" "$FE F2: non-dumpable caller, root's process: EPERM"
-	B=$(victim)
+	victim
 	run_capture $FE "$AT fdrace $B 9 800"
 	t_like "$OUT_TEXT" "^fdrace: [0-9]+ of [0-9]+ calls ok$" "$FE F2: swapped fd race ran"
 	t_ok "$FE F2: no crash-restart after the race" assert_cluster_intact "$D" "$PM"
 
 	# F3: owner changes with junk in the upper half of the command register
-	B=$(victim)
+	victim
 	run_capture $FE "$AT setown-high $B"
 	t_like "$OUT_TEXT" "fcntl-setown-high: EPERM" "$FE F3: fcntl(F_SETOWN | 1<<32) naming a backend: refused"
 	t_like "$OUT_TEXT" "ioctl-fiosetown-high: EPERM" "$FE F3: ioctl(FIOSETOWN | 1<<32) naming a backend: refused"

@@ -97,6 +97,7 @@ DEB_FILES=$(deb_list | normalize)
 RPM_FILES=$(rpm_list | normalize)
 t_is "$RPM_FILES" "$DEB_FILES" "the .rpm's files are the .deb's (libdir normalized)"
 t_like "$(echo $DEB_FILES)" "file /LIBDIR/libpgkillguard.so .*man5/pgkillguard.conf.5" "...and they hold the library and man pages"
+t_like "$(echo $DEB_FILES)" "file /usr/share/bash-completion/completions/pgkillguard" "...and the bash completion"
 t_is "$(rpm -qpc "$RPM")" "/etc/pgkillguard/pgkillguard.conf" "the rpm's config file is the policy"
 t_like "$(rpm -qp --scripts "$RPM")" "preuninstall.*disable --all" "rpm erase disables first"
 

@@ -41,6 +41,16 @@ _PGKG_ENV=()            # set by _pgkg_env
 # Variables run_as_test_user forwards from the caller's exported environment.
 _PGKG_FWD_RE='^(LD_PRELOAD|LD_LIBRARY_PATH|PGKILLGUARD_[A-Za-z0-9_]*|PG[A-Z]+)$'
 
+# The caller's libpq environment (PGHOST, PGPORT, PGUSER, PGDATABASE,
+# PGSERVICE, PGOPTIONS, PGPASSFILE, PGCONNECT_TIMEOUT, ... as in a DBA's
+# shell) is not ours: every test cluster is reached through its own socket.
+# Dropped here, once, when sourced (PGKG_* and PGKILLGUARD_* stay); a test may
+# still set PG* itself (PGUSER=role open_idle_session).
+while read -r _pgkg_v; do
+	[[ $_pgkg_v =~ ^PG[A-Z_]+$ && ! $_pgkg_v =~ ^PG(KG|KILLGUARD)_ ]] && unset "$_pgkg_v"
+done < <(compgen -e)
+unset _pgkg_v
+
 # ---------------------------------------------------------------- utilities
 
 _pgkg_die() { echo "cluster.sh: $*" >&2; return 1; }
@@ -78,7 +88,8 @@ ensure_test_user() {
 #   Leading NAME=VALUE words and the caller's exported LD_PRELOAD,
 #   LD_LIBRARY_PATH, PGKILLGUARD_* and PG* variables reach CMD through `env`;
 #   they are removed from runuser's own environment, so a preload library is
-#   loaded by CMD, not by runuser.
+#   loaded by CMD, not by runuser.  CMD starts in / (the caller's directory,
+#   e.g. a clone under /root, may be closed to the test user).
 run_as_test_user() {
 	_pgkg_user_cmd "$@" || return 1
 	"${_PGKG_CMD[@]}"
@@ -99,10 +110,10 @@ _pgkg_user_cmd() {
 	done
 	[ $# -gt 0 ] || _pgkg_die "run_as_test_user: no command" || return 1
 	if _pgkg_is_root; then
-		_PGKG_CMD=(env "${unset[@]}" runuser -u "$PGKG_TEST_USER" --
+		_PGKG_CMD=(env -C / "${unset[@]}" runuser -u "$PGKG_TEST_USER" --
 			env "${fwd[@]}" "${assign[@]}" "$@")
 	else
-		_PGKG_CMD=(env "${unset[@]}" "${fwd[@]}" "${assign[@]}" "$@")
+		_PGKG_CMD=(env -C / "${unset[@]}" "${fwd[@]}" "${assign[@]}" "$@")
 	fi
 }
 
