@@ -26,12 +26,15 @@
 #endif
 
 #define MAX_LISTED 6
+#define NO_PRICE (-1)		/* outcome.dropped: no fatal signal goes out */
+#define PRICE_UNCOUNTED (-2)	/* a fatal signal goes out; sessions not countable */
 
 struct outcome {
 	const char *action;	/* audit: allow/block/terminate/cancel */
 	const char *result;	/* audit: ok, blocked, failed, timeout, report */
 	int severity;
 	uint32_t latency_ms;
+	int dropped;		/* >= 0: a real fatal signal; sessions it drops (audit) */
 };
 
 bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self)
@@ -120,6 +123,13 @@ static void audit(struct pgkg_guard *g, const struct pgkg_call *c, const struct 
 	pgkg_buf_puts(&b, o->result);
 	pgkg_buf_puts(&b, " latency_ms=");
 	pgkg_buf_putl(&b, o->latency_ms);
+	if (o->dropped >= 0 || o->dropped == PRICE_UNCOUNTED) {
+		pgkg_buf_puts(&b, " price=crash-restart sessions_dropped=");
+		if (o->dropped >= 0)
+			pgkg_buf_putl(&b, o->dropped);
+		else
+			pgkg_buf_puts(&b, "all");
+	}
 	pgkg_syslog(g->syslog_path, o->severity, g->caller.pid, g->ws->audit);
 }
 
@@ -152,7 +162,7 @@ static enum pgkg_verdict say_blocked(struct pgkg_guard *g, const struct pgkg_cal
 				     const struct pgkg_target *t, const struct pgkg_decision *d)
 {
 	const struct pgkg_policy *p = g->policy;
-	struct outcome o = {"block", "blocked", LOG_WARNING, 0};
+	struct outcome o = {"block", "blocked", LOG_WARNING, 0, NO_PRICE};
 	struct pgkg_buf b;
 
 	begin_line(g, &b, c, t);
@@ -175,7 +185,7 @@ static enum pgkg_verdict say_blocked(struct pgkg_guard *g, const struct pgkg_cal
 static enum pgkg_verdict say_report(struct pgkg_guard *g, const struct pgkg_call *c,
 				    const struct pgkg_target *t, const struct pgkg_decision *d)
 {
-	struct outcome o = {pgkg_action_name(d->action), "report-only", LOG_NOTICE, 0};
+	struct outcome o = {pgkg_action_name(d->action), "report-only", LOG_NOTICE, 0, NO_PRICE};
 	struct pgkg_buf b;
 
 	begin_line(g, &b, c, t);
@@ -236,6 +246,179 @@ static const char *status_word(int status)
 	}
 }
 
+/* ---- the price of a real kill, and why a target outlives SIGTERM (issue 12) ---- */
+
+bool pgkg_guard_crashes_cluster(const struct pgkg_target *t, int sig)
+{
+	if (sig < 1 || sig > 64 || !(pgkg_sigset_fatal() & PGKG_SIGBIT(sig)))
+		return false;
+	return t->kind != PGKG_KIND_NONE && t->kind != PGKG_KIND_POSTMASTER &&
+	       t->kind != PGKG_KIND_LOGGER && t->kind != PGKG_KIND_STATS_COLLECTOR;
+}
+
+int pgkg_guard_put_price(struct pgkg_buf *b, const char *procroot, const struct pgkg_target *t)
+{
+	int n = t->cluster.postmaster > 0
+			? pgkg_count_sessions(procroot, t->cluster.postmaster, t->pid)
+			: -1;
+
+	pgkg_buf_puts(b, "the postmaster will crash-restart the cluster: ");
+	if (n >= 0) {
+		pgkg_buf_putl(b, n);
+		pgkg_buf_puts(b, n == 1 ? " other session is" : " other sessions are");
+	} else {
+		pgkg_buf_puts(b, "every other session is");
+	}
+	pgkg_buf_puts(b, " dropped, and crash recovery replays the WAL written since the last "
+			 "checkpoint before anyone can connect again");
+	return n >= 0 ? n : PRICE_UNCOUNTED;
+}
+
+/* "08:01:02.345 UTC" from milliseconds since the epoch. */
+static void put_utc(struct pgkg_buf *b, uint64_t ms)
+{
+	uint64_t day_ms = ms % 86400000u;
+	unsigned parts[3] = {(unsigned)(day_ms / 3600000u), (unsigned)(day_ms / 60000u % 60u),
+			     (unsigned)(day_ms / 1000u % 60u)};
+
+	for (int i = 0; i < 3; i++) {
+		pgkg_buf_puts(b, i ? ":" : "");
+		pgkg_buf_putc(b, (char)('0' + parts[i] / 10));
+		pgkg_buf_putc(b, (char)('0' + parts[i] % 10));
+	}
+	pgkg_buf_putc(b, '.');
+	pgkg_buf_putc(b, (char)('0' + day_ms % 1000u / 100u));
+	pgkg_buf_putc(b, (char)('0' + day_ms % 100u / 10u));
+	pgkg_buf_putc(b, (char)('0' + day_ms % 10u));
+	pgkg_buf_puts(b, " UTC");
+}
+
+/* "debugger gdb (pid 77)" */
+static void put_tracer(struct pgkg_buf *b, const char *procroot, pid_t tracer)
+{
+	char comm[16];
+
+	pgkg_buf_puts(b, "debugger ");
+	if (pgkg_read_comm(procroot, tracer, comm) == 0 && comm[0])
+		pgkg_buf_put_printable(b, comm);
+	else
+		pgkg_buf_puts(b, "?");
+	pgkg_buf_puts(b, " (pid ");
+	pgkg_buf_putl(b, tracer);
+	pgkg_buf_putc(b, ')');
+}
+
+/* A stopped target (debugger or SIGSTOP) cannot act on SIGTERM: 't'/'T' or 0. */
+static char stopped_state(const char *procroot, pid_t pid, pid_t *tracer)
+{
+	struct pgkg_procstat st;
+
+	*tracer = 0;
+	if (pgkg_read_stat(procroot, pid, &st) < 0)
+		return 0;
+	if (st.state != 't' && st.state != 'T')
+		return 0;
+	pgkg_read_tracer(procroot, pid, tracer);
+	return st.state;
+}
+
+/* Why the process is still there, from what /proc shows now. */
+static void put_why(struct pgkg_buf *b, const char *procroot, pid_t pid)
+{
+	struct pgkg_procstat st;
+	char wchan[64];
+	pid_t tracer = 0;
+
+	if (pgkg_read_stat(procroot, pid, &st) < 0 || st.state == 'Z' || st.state == 'X') {
+		pgkg_buf_puts(b, "it exited just after the wait ended");
+		return;
+	}
+	pgkg_read_tracer(procroot, pid, &tracer);
+	pgkg_read_wchan(procroot, pid, wchan, sizeof(wchan));
+	if (st.state == 't' || tracer > 0) {
+		pgkg_buf_puts(b, "state t: it is stopped by ");
+		put_tracer(b, procroot, tracer);
+		pgkg_buf_puts(b, " and cannot act on SIGTERM until the debugger lets it run or "
+				 "detaches");
+	} else if (st.state == 'T') {
+		pgkg_buf_puts(b, "state T: it is stopped by a signal and acts on SIGTERM once "
+				 "continued (kill -CONT ");
+		pgkg_buf_putl(b, pid);
+		pgkg_buf_putc(b, ')');
+	} else if (st.state == 'D') {
+		pgkg_buf_puts(b, "state D: an uninterruptible wait in the kernel (wchan ");
+		pgkg_buf_put_printable(b, wchan[0] ? wchan : "?");
+		pgkg_buf_puts(b, "); it acts on SIGTERM only when the kernel call returns "
+				 "(storage or NFS); no signal, not even KILL, ends it sooner");
+	} else if (st.state == 'R') {
+		pgkg_buf_puts(b, "state R: running code that does not check for interrupts; "
+				 "PL/Perl, PL/Python and PL/v8 loops and C-extension loops ignore "
+				 "SIGTERM until they return to PostgreSQL");
+	} else {
+		pgkg_buf_puts(b, "state ");
+		pgkg_buf_putc(b, st.state);
+		pgkg_buf_puts(b, ": waiting (wchan ");
+		pgkg_buf_put_printable(b, wchan[0] ? wchan : "?");
+		pgkg_buf_puts(b, ") where interrupts are held off, e.g. inside an extension or a "
+				 "C library call");
+	}
+}
+
+/* What it runs: pg_stat_activity when the rewriter read it, else the title. */
+static void put_runs(struct pgkg_buf *b, const char *procroot, const struct pgkg_rw_rep *rep,
+		     pid_t pid)
+{
+	char title[256];
+
+	if (rep->activity[0]) {
+		pgkg_buf_puts(b, "pg_stat_activity: ");
+		pgkg_buf_put_printable(b, rep->activity);
+	} else if (pgkg_read_title(procroot, pid, title, sizeof(title)) > 0) {
+		pgkg_buf_puts(b, "title: ");
+		pgkg_buf_put_printable(b, title);
+	} else {
+		pgkg_buf_puts(b, "what it runs is not visible");
+	}
+}
+
+/* The rewrite said true but the target is still there (or cannot act yet). */
+static void put_still_running(struct pgkg_guard *g, struct pgkg_buf *b, const struct pgkg_call *c,
+			      const struct pgkg_target *t, char stopped, pid_t tracer)
+{
+	const struct pgkg_rw_rep *rep = &g->ws->rep;
+
+	pgkg_buf_puts(b, "rewritten to pg_terminate_backend, which returned true: SIGTERM "
+			 "delivered at ");
+	put_utc(b, rep->signalled_at_ms);
+	if (stopped == 't' || tracer > 0) {
+		pgkg_buf_puts(b, ", but the process is stopped by ");
+		put_tracer(b, g->procroot, tracer);
+		pgkg_buf_puts(b, " and cannot exit until that debugger detaches (gdb: detach; "
+				 "strace: Ctrl-C); it exits then. Not waited for");
+	} else if (stopped == 'T') {
+		pgkg_buf_puts(b, ", but the process is stopped (SIGSTOP) and exits only once "
+				 "continued: kill -CONT ");
+		pgkg_buf_putl(b, t->pid);
+	} else {
+		pgkg_buf_puts(b, "; the process still runs ");
+		pgkg_buf_putl(b, rep->elapsed_ms > rep->signalled_ms
+					 ? rep->elapsed_ms - rep->signalled_ms : 0);
+		pgkg_buf_puts(b, " ms later. Why: ");
+		put_why(b, g->procroot, t->pid);
+	}
+	pgkg_buf_puts(b, ". Runs: ");
+	put_runs(b, g->procroot, rep, t->pid);
+	pgkg_buf_puts(b, ". The ");
+	put_signal(b, c->sig);
+	pgkg_buf_puts(b, " itself was withheld");
+	if (pgkg_guard_crashes_cluster(t, c->sig))
+		pgkg_buf_puts(b, " (it would crash-restart the cluster)");
+	pgkg_buf_puts(b, ". Options: wait for the code to return; stop its cause (the client "
+			 "or job that runs it); last resort: pgkillguard force-kill ");
+	pgkg_buf_putl(b, t->pid);
+	pgkg_buf_puts(b, ", if the policy allows you");
+}
+
 static void put_rewrite_failure(struct pgkg_buf *b, const struct pgkg_rw_rep *rep, pid_t pid)
 {
 	switch (rep->status) {
@@ -269,7 +452,7 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 {
 	const char *fn = d->action == PGKG_CANCEL ? "pg_cancel_backend" : "pg_terminate_backend";
 	struct pgkg_rw_rep *rep = &g->ws->rep;
-	struct outcome o = {pgkg_action_name(d->action), "ok", LOG_NOTICE, 0};
+	struct outcome o = {pgkg_action_name(d->action), "ok", LOG_NOTICE, 0, NO_PRICE};
 	long long t0 = pgkg_mono_ms();
 	struct pgkg_buf b;
 	int pidfd = c->pidfd >= 0 ? -1 : pin_target(g, t);
@@ -277,6 +460,10 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	if (pidfd == -ESRCH)
 		return PGKG_PASS;	/* gone meanwhile: the kernel answers ESRCH */
 	fill_request(&g->ws->req, t, d, g->policy);
+	pid_t tracer;
+	char stopped = d->action == PGKG_TERMINATE ? stopped_state(g->procroot, t->pid, &tracer) : 0;
+	if (stopped)
+		g->ws->req.timeout_ms = 1;	/* it cannot exit now: do not wait it out */
 	memset(rep, 0, sizeof(*rep));
 	g->ops->rewrite(g, &g->ws->req, c->pidfd >= 0 ? c->pidfd : pidfd, rep);
 	if (pidfd >= 0)
@@ -294,12 +481,24 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	} else {
 		o.result = status_word(rep->status);
 		o.severity = LOG_WARNING;
-		pgkg_buf_puts(&b, "not sent: ");
-		pgkg_buf_puts(&b, fn);
-		pgkg_buf_puts(&b, " failed: ");
-		put_rewrite_failure(&b, rep, t->pid);
-		if (d->rule && d->rule->fallback_signal)
-			pgkg_buf_puts(&b, "; sending the original signal (fallback=signal)");
+		if (rep->status == PGKG_RW_TIMEOUT && rep->returned == 1) {
+			put_still_running(g, &b, c, t, stopped, stopped ? tracer : 0);
+		} else {
+			pgkg_buf_puts(&b, "not sent: ");
+			pgkg_buf_puts(&b, fn);
+			pgkg_buf_puts(&b, " failed: ");
+			put_rewrite_failure(&b, rep, t->pid);
+		}
+		if (d->rule && d->rule->fallback_signal) {
+			pgkg_buf_puts(&b, "; fallback=signal: sending the original ");
+			put_signal(&b, c->sig);
+			pgkg_buf_puts(&b, " now");
+			if (pgkg_guard_crashes_cluster(t, c->sig)) {
+				pgkg_buf_puts(&b, ": ");
+				o.dropped = pgkg_guard_put_price(&b, g->procroot, t);
+				o.severity = LOG_ALERT;
+			}
+		}
 	}
 	put_rule_message(&b, g->policy, d->rule);
 	pgkg_say(g->msg_fd, g->ws->line);
@@ -309,9 +508,34 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	return d->rule && d->rule->fallback_signal ? PGKG_PASS : PGKG_DENY;
 }
 
+/* An allow rule lets a fatal signal reach a postmaster child: say what it costs. */
+static enum pgkg_verdict say_price(struct pgkg_guard *g, const struct pgkg_call *c,
+				   const struct pgkg_target *t, const struct pgkg_decision *d)
+{
+	struct outcome o = {"allow", "crash-restart", LOG_ALERT, 0, NO_PRICE};
+	struct pgkg_buf b;
+
+	begin_line(g, &b, c, t);
+	pgkg_buf_puts(&b, "allowed");
+	if (d->rule) {
+		pgkg_buf_puts(&b, " by ");
+		put_rule_where(&b, g->policy, d->rule);
+	}
+	pgkg_buf_puts(&b, ": sending the real ");
+	put_signal(&b, c->sig);
+	pgkg_buf_puts(&b, "; ");
+	o.dropped = pgkg_guard_put_price(&b, g->procroot, t);
+	put_rule_message(&b, g->policy, d->rule);
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, c, t, &o);
+	return PGKG_PASS;
+}
+
 static enum pgkg_verdict act(struct pgkg_guard *g, const struct pgkg_call *c,
 			     const struct pgkg_target *t, const struct pgkg_decision *d)
 {
+	if (d->action == PGKG_ALLOW && pgkg_guard_crashes_cluster(t, c->sig))
+		return say_price(g, c, t, d);
 	if (d->action == PGKG_ALLOW)
 		return PGKG_PASS;
 	if (d->report_only)
@@ -429,7 +653,7 @@ static void sweep_proc(struct pgkg_guard *g, const struct pgkg_call *c, struct s
 static enum pgkg_verdict say_broadcast(struct pgkg_guard *g, const struct pgkg_call *c,
 				       const struct sweep *s)
 {
-	struct outcome o = {"block", "blocked", LOG_WARNING, 0};
+	struct outcome o = {"block", "blocked", LOG_WARNING, 0, NO_PRICE};
 	struct pgkg_buf b;
 
 	pgkg_buf_init(&b, g->ws->line, sizeof(g->ws->line));

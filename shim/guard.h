@@ -54,7 +54,7 @@ struct pgkg_guard_ws {
 	struct pgkg_target target;
 	struct pgkg_rw_req req;
 	struct pgkg_rw_rep rep;
-	char line[1024];
+	char line[2048];
 	char audit[1200];
 };
 
@@ -95,6 +95,13 @@ bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self);
  * 0: not a process fd, or its process is gone.  Async-signal-safe.
  */
 long pgkg_fd_target(const char *procroot, int fd, bool *is_pidfd);
+
+/* Would sig, reaching t, make the postmaster crash-restart the cluster? */
+bool pgkg_guard_crashes_cluster(const struct pgkg_target *t, int sig);
+/* "the postmaster will crash-restart the cluster: N other sessions are
+ * dropped, ..."; returns N, or a negative number when it cannot count. */
+struct pgkg_buf;
+int pgkg_guard_put_price(struct pgkg_buf *b, const char *procroot, const struct pgkg_target *t);
 
 /*
  * Load the policy the way every front-end does: `path` (an explicit choice:
