@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -394,7 +396,7 @@ static void put_still_running(struct pgkg_guard *g, struct pgkg_buf *b, const st
 		pgkg_buf_puts(b, ", but the process is stopped by ");
 		put_tracer(b, g->procroot, tracer);
 		pgkg_buf_puts(b, " and cannot exit until that debugger detaches (gdb: detach; "
-				 "strace: Ctrl-C); it exits then. Not waited for");
+				 "strace: Ctrl-C); only then can it act on it. Not waited for");
 	} else if (stopped == 'T') {
 		pgkg_buf_puts(b, ", but the process is stopped (SIGSTOP) and exits only once "
 				 "continued: kill -CONT ");
@@ -708,6 +710,154 @@ enum pgkg_verdict pgkg_guard_call(struct pgkg_guard *g, const struct pgkg_call *
 	if (c->pid > 0)
 		return c->pid > INT32_MAX ? PGKG_PASS : guard_one(g, c, (pid_t)c->pid);
 	return guard_broadcast(g, c);
+}
+
+/* ---- ptrace: debuggers and tracers (issue 12) ---- */
+
+static const char *ptrace_name(long request)
+{
+	switch (request) {
+	case PTRACE_ATTACH: return "PTRACE_ATTACH";
+	case PTRACE_SEIZE: return "PTRACE_SEIZE";
+	case PTRACE_KILL: return "PTRACE_KILL";
+	case PTRACE_CONT: return "PTRACE_CONT";
+	case PTRACE_SYSCALL: return "PTRACE_SYSCALL";
+	case PTRACE_SINGLESTEP: return "PTRACE_SINGLESTEP";
+	case PTRACE_DETACH: return "PTRACE_DETACH";
+	case PTRACE_LISTEN: return "PTRACE_LISTEN";
+	case PTRACE_SYSEMU: return "PTRACE_SYSEMU";
+	case PTRACE_SYSEMU_SINGLESTEP: return "PTRACE_SYSEMU_SINGLESTEP";
+	default: return "ptrace";
+	}
+}
+
+enum pgkg_ptrace_class pgkg_ptrace_class(long request, long data)
+{
+	switch (request) {
+	case PTRACE_ATTACH:
+	case PTRACE_SEIZE:
+		return PGKG_PTRACE_ATTACH;
+	case PTRACE_KILL:
+		return PGKG_PTRACE_SIGNAL;
+	case PTRACE_CONT:
+	case PTRACE_SYSCALL:
+	case PTRACE_SINGLESTEP:
+	case PTRACE_DETACH:
+	case PTRACE_LISTEN:
+	case PTRACE_SYSEMU:
+	case PTRACE_SYSEMU_SINGLESTEP:
+		if (data < 1 || data > 64 || !(pgkg_sigset_fatal() & PGKG_SIGBIT(data)))
+			return PGKG_PTRACE_OTHER;
+		return PGKG_PTRACE_SIGNAL;
+	default:
+		return PGKG_PTRACE_OTHER;
+	}
+}
+
+/* "ptrace(PTRACE_CONT, SEGV) of 1234 (client backend ...; cluster /x) " */
+static void begin_ptrace_line(struct pgkg_guard *g, struct pgkg_buf *b, long request, int sig,
+			      const struct pgkg_target *t)
+{
+	pgkg_buf_init(b, g->ws->line, sizeof(g->ws->line));
+	pgkg_buf_puts(b, "ptrace(");
+	pgkg_buf_puts(b, ptrace_name(request));
+	if (sig && request != PTRACE_KILL) {
+		pgkg_buf_puts(b, ", SIG");
+		put_signal(b, sig);
+	}
+	pgkg_buf_puts(b, ") of ");
+	pgkg_buf_putl(b, t->pid);
+	pgkg_buf_puts(b, " (");
+	pgkg_describe_target(b, t);
+	pgkg_buf_puts(b, ") ");
+}
+
+static enum pgkg_verdict ptrace_attach(struct pgkg_guard *g, const struct pgkg_call *c,
+				       long request, const struct pgkg_target *t)
+{
+	struct outcome o = {"allow", "attach-warned", LOG_WARNING, 0, NO_PRICE};
+	struct pgkg_decision d;
+	struct pgkg_buf b;
+
+	pgkg_decide_scope(policy(g), &g->caller, t, PGKG_SCOPE_PTRACE, &d);
+	begin_ptrace_line(g, &b, request, 0, t);
+	if (d.action == PGKG_BLOCK) {
+		o.action = "block";
+		o.result = "blocked";
+		pgkg_buf_puts(&b, "blocked by ");
+		put_rule_where(&b, g->policy, d.rule);
+	} else {
+		pgkg_buf_puts(&b, "allowed, but keep the stop short: a stopped backend keeps its "
+				  "locks, and if it holds a spinlock the whole cluster PANICs "
+				  "(\"stuck spinlock\") after about a minute. Detach when done; do "
+				  "not kill it from the debugger (kill ");
+		pgkg_buf_putl(&b, t->pid);
+		pgkg_buf_puts(&b, " after detaching is rewritten to pg_terminate_backend)");
+	}
+	put_rule_message(&b, g->policy, d.rule);
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, c, t, &o);
+	return d.action == PGKG_BLOCK ? PGKG_DENY : PGKG_PASS;
+}
+
+static enum pgkg_verdict ptrace_signal(struct pgkg_guard *g, struct pgkg_call *c, long request,
+				       const struct pgkg_target *t)
+{
+	struct outcome o = {"block", "blocked", LOG_WARNING, 0, NO_PRICE};
+	struct pgkg_decision d;
+	struct pgkg_buf b;
+
+	/* Passing on the signal the tracee is stopped with is not a new signal. */
+	if (request != PTRACE_KILL && g->ops->stop_signal &&
+	    g->ops->stop_signal(g, t->pid) == c->sig)
+		return PGKG_PASS;
+	pgkg_decide(policy(g), &g->caller, t, c->sig, &d);
+	begin_ptrace_line(g, &b, request, c->sig, t);
+	if (d.action == PGKG_ALLOW || d.report_only) {
+		pgkg_buf_puts(&b, d.report_only ? "let through (report mode): " : "allowed: ");
+		o.action = "allow";
+		o.result = "crash-restart";
+		o.severity = LOG_ALERT;
+		o.dropped = pgkg_guard_put_price(&b, g->procroot, t);
+		pgkg_say(g->msg_fd, g->ws->line);
+		audit(g, c, t, &o);
+		return PGKG_PASS;
+	}
+	pgkg_buf_puts(&b, "refused: it would end the process like kill -");
+	pgkg_buf_putl(&b, c->sig);
+	if (pgkg_guard_crashes_cluster(t, c->sig)) {
+		pgkg_buf_puts(&b, ", and ");
+		pgkg_guard_put_price(&b, g->procroot, t);
+	}
+	if (request == PTRACE_KILL && g->detach_on_ptrace_kill) {
+		pgkg_buf_puts(&b, ". pgkillguard detached the debugger from it instead (a debugger "
+				  "waiting for its death would keep it stopped); now kill ");
+	} else {
+		pgkg_buf_puts(&b, ". Instead detach the debugger (gdb: detach; strace: Ctrl-C), "
+				  "then kill ");
+	}
+	pgkg_buf_putl(&b, t->pid);
+	pgkg_buf_puts(&b, ", which pgkillguard rewrites to pg_terminate_backend");
+	put_rule_message(&b, g->policy, d.rule);
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, c, t, &o);
+	return PGKG_DENY;
+}
+
+enum pgkg_verdict pgkg_guard_ptrace(struct pgkg_guard *g, long request, pid_t pid, long data)
+{
+	enum pgkg_ptrace_class cls = pgkg_ptrace_class(request, data);
+	struct pgkg_call c = {.how = "ptrace", .pid = pid, .pidfd = -1,
+			      .sig = request == PTRACE_KILL ? SIGKILL : (int)data};
+
+	if (cls == PGKG_PTRACE_OTHER || pid <= 0 || pid == g->caller.pid)
+		return PGKG_PASS;
+	if (!protected_target(g, pid))
+		return PGKG_PASS;
+	c.how = ptrace_name(request);
+	if (cls == PGKG_PTRACE_ATTACH)
+		return ptrace_attach(g, &c, request, &g->ws->target);
+	return ptrace_signal(g, &c, request, &g->ws->target);
 }
 
 /* "/proc/self/<leaf>/<fd>" */

@@ -45,6 +45,10 @@ struct pgkg_guard_ops {
 			struct pgkg_rw_rep *rep);
 	/* Load the policy into g->ws->policy (called at most once per call). */
 	void (*load_policy)(struct pgkg_guard *g);
+	/* ptrace: the signal of the caller's tracee pid's current signal-delivery
+	 * stop (PTRACE_GETSIGINFO), or 0.  NULL: unknown (a fatal signal passed
+	 * on by a resume request is then judged like a new one). */
+	int (*stop_signal)(struct pgkg_guard *g, pid_t pid);
 };
 
 /* Working storage for one call (large: the library maps it, so that the
@@ -68,6 +72,7 @@ struct pgkg_guard {
 	struct pgkg_policy *policy;	/* &ws->policy once loaded through ops */
 	bool policy_loaded;
 	int msg_fd;		/* where the one-line explanation goes (-1: nowhere) */
+	bool detach_on_ptrace_kill;	/* front-end detaches a tracee whose PTRACE_KILL is refused */
 	const char *syslog_path;	/* "/dev/log", or a test socket */
 	void *priv;		/* front-end state */
 };
@@ -95,6 +100,26 @@ bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self);
  * 0: not a process fd, or its process is gone.  Async-signal-safe.
  */
 long pgkg_fd_target(const char *procroot, int fd, bool *is_pidfd);
+
+/*
+ * ptrace, for both front-ends.  Pure classification first (no I/O):
+ * ATTACH/SEIZE are ATTACH; KILL, and CONT/SYSCALL/SINGLESTEP/DETACH/LISTEN/
+ * SYSEMU(_SINGLESTEP) carrying a fatal signal, are SIGNAL; everything else
+ * (PEEK, POKE, GETREGS, resumes without a fatal signal) is OTHER and passes.
+ */
+enum pgkg_ptrace_class { PGKG_PTRACE_OTHER = 0, PGKG_PTRACE_ATTACH, PGKG_PTRACE_SIGNAL };
+enum pgkg_ptrace_class pgkg_ptrace_class(long request, long data);
+/*
+ * The decision for ptrace(request, pid, _, data) by g->caller:
+ *  - attaching to a cluster process: the policy's `ptrace` rules (no rule:
+ *    PASS with a warning about stopped backends and stuck spinlocks);
+ *  - a fatal signal into a cluster process (PTRACE_KILL is KILL): decided
+ *    like kill() of that signal; allow states the price of the crash-restart,
+ *    anything else is DENY with what to do instead (detach, then kill).
+ *  - everything else, and every non-cluster target: PASS.
+ * One line on msg_fd and one audit line for each non-plain decision.
+ */
+enum pgkg_verdict pgkg_guard_ptrace(struct pgkg_guard *g, long request, pid_t pid, long data);
 
 /* Would sig, reaching t, make the postmaster crash-restart the cluster? */
 bool pgkg_guard_crashes_cluster(const struct pgkg_target *t, int sig);

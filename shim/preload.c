@@ -10,8 +10,11 @@
  *  3. The slow path (a server-named target) maps its working storage,
  *     never calls malloc, and never dies: any failure to decide lets
  *     non-fatal signals through and refuses fatal and stop ones (EPERM).
- *  4. Exported: kill, killpg, sigqueue, tgkill, pidfd_send_signal, syscall
- *     (shim/preload.map); everything else is hidden.
+ *  4. Exported: kill, killpg, sigqueue, tgkill, pidfd_send_signal, ptrace,
+ *     syscall (shim/preload.map); everything else is hidden.
+ *  5. ptrace: only ATTACH/SEIZE, KILL and resumes carrying a fatal signal
+ *     are looked at (one /proc/PID/comm read for a non-server target);
+ *     PEEK/POKE and every other request go straight to the kernel.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -71,10 +75,22 @@ static void lib_load_policy(struct pgkg_guard *g)
 	pgkg_guard_load_policy(&g->ws->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
 }
 
+/* The signal of our tracee's current signal-delivery stop, or 0. */
+static int lib_stop_signal(struct pgkg_guard *g, pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (pgkg_raw(SYS_ptrace, PTRACE_GETSIGINFO, pid, 0, (long)&si) < 0)
+		return 0;
+	return si.si_signo;
+}
+
 static const struct pgkg_guard_ops lib_ops = {
 	.can_signal = lib_can_signal,
 	.rewrite = lib_rewrite,
 	.load_policy = lib_load_policy,
+	.stop_signal = lib_stop_signal,
 };
 
 static void fill_caller(struct pgkg_guard *g, pid_t self)
@@ -209,6 +225,71 @@ API int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flag
 			   (long)info, flags);
 }
 
+/* ---- ptrace: attaching warns, fatal signals through ptrace are judged ---- */
+
+static enum pgkg_verdict ptrace_slow_path(long request, pid_t pid, long data, pid_t self)
+{
+	struct pgkg_guard g = {.procroot = procroot, .ops = &lib_ops, .msg_fd = 2};
+	const char *log = setting("PGKILLGUARD_SYSLOG");
+	enum pgkg_verdict v;
+
+	g.ws = mmap(NULL, sizeof(*g.ws), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g.ws == MAP_FAILED)
+		return pgkg_ptrace_class(request, data) == PGKG_PTRACE_SIGNAL ? no_storage(SIGKILL)
+									      : PGKG_PASS;
+	g.syslog_path = log ? log : "/dev/log";
+	g.detach_on_ptrace_kill = true;
+	fill_caller(&g, self);
+	v = pgkg_guard_ptrace(&g, request, pid, data);
+	/* gdb's kill waits for the death it asked for: let the tracee go instead. */
+	if (v == PGKG_DENY && request == PTRACE_KILL)
+		pgkg_raw(SYS_ptrace, PTRACE_DETACH, pid, 0, 0);
+	munmap(g.ws, sizeof(*g.ws));
+	return v;
+}
+
+/* PEEK/POKE/GETREGS and plain resumes: no system call, no /proc read. */
+static enum pgkg_verdict check_ptrace(long request, long pid, long data)
+{
+	if (pgkg_ptrace_class(request, data) == PGKG_PTRACE_OTHER || pid <= 0 || pid > INT32_MAX)
+		return PGKG_PASS;
+
+	pid_t self = (pid_t)pgkg_raw(SYS_getpid, 0, 0, 0, 0);
+	int saved = errno;
+	enum pgkg_verdict v = PGKG_PASS;
+
+	if (!pgkg_guard_quick_pass(procroot, pid, SIGKILL, self))
+		v = ptrace_slow_path(request, (pid_t)pid, data, self);
+	errno = saved;
+	return v;
+}
+
+API long ptrace(enum __ptrace_request request, ...)
+{
+	va_list ap;
+	pid_t pid;
+	void *addr, *data;
+	long ret = 0, res;
+
+	/* As glibc's: PEEKTEXT/PEEKDATA/PEEKUSER return the word read. */
+	va_start(ap, request);
+	pid = va_arg(ap, pid_t);
+	addr = va_arg(ap, void *);
+	data = va_arg(ap, void *);
+	va_end(ap);
+	enum pgkg_verdict v = check_ptrace((long)request, pid, (long)data);
+	if (v != PGKG_PASS)
+		return answer(v, 0, 0, 0, 0, 0);
+	if (request > 0 && request < 4)
+		data = &ret;
+	res = pgkg_raw_errno(pgkg_raw(SYS_ptrace, (long)request, pid, (long)addr, (long)data));
+	if (res >= 0 && request > 0 && request < 4) {
+		errno = 0;
+		return ret;
+	}
+	return res;
+}
+
 /* Kill-family numbers reached through syscall(): decide, then answer. */
 static enum pgkg_verdict check_syscall(long nr, long a, long b, long c, long d, bool *handled)
 {
@@ -226,6 +307,8 @@ static enum pgkg_verdict check_syscall(long nr, long a, long b, long c, long d, 
 		return (pid_t)a > 0 ? check("rt_tgsigqueueinfo", (pid_t)a, (int)c, -1) : PGKG_PASS;
 	case SYS_pidfd_send_signal:
 		return check_pidfd((int)a, (int)b, (unsigned)d);
+	case SYS_ptrace:
+		return check_ptrace(a, b, d);
 	default:
 		*handled = false;
 		return PGKG_PASS;
