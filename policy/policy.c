@@ -735,7 +735,9 @@ static void too_few_fields(struct parse *c, const struct src *s, const struct wo
 	pgkg_sigset set;
 	const char *why;
 
-	if (pgkg_signals_parse(w->s, w->n, &set, &why) < 0 && !why && w->n)
+	if (word_is(w, "force-kill") || word_is(w, "ptrace"))
+		errw(c, s, "expected ", w, " TARGET-KINDS allow|block [key=value ...]");
+	else if (pgkg_signals_parse(w->s, w->n, &set, &why) < 0 && !why && w->n)
 		errw(c, s, "unknown keyword ", w, "");
 	else
 		err(c, s, "expected SIGNALS TARGET-KINDS ACTION [key=value ...]");
