@@ -59,7 +59,7 @@ static int parse_sig(const char *s)
 
 static void parse_args(int argc, char **argv, struct fk_opts *o)
 {
-	long long v;
+	long long v = 0;
 	int i;
 
 	o->sig = SIGKILL;
