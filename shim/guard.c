@@ -259,6 +259,8 @@ bool pgkg_guard_crashes_cluster(const struct pgkg_target *t, int sig)
 {
 	if (sig < 1 || sig > 64 || !(pgkg_sigset_fatal() & PGKG_SIGBIT(sig)))
 		return false;
+	if (pgkg_streq(t->cluster.pf.status, "stopping"))
+		return false;	/* a postmaster shutting down does not restart */
 	return t->kind != PGKG_KIND_NONE && t->kind != PGKG_KIND_POSTMASTER &&
 	       t->kind != PGKG_KIND_LOGGER && t->kind != PGKG_KIND_STATS_COLLECTOR;
 }

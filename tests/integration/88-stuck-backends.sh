@@ -87,6 +87,13 @@ stuck_kill "plperl loop" "$BP"
 stuck_kill "plpython loop" "$BY"
 t_ok "after both: no crash-restart" assert_cluster_intact "$D" "$PM"
 
+# The same line from the enforced guard (the supervisor shares the guard core).
+run_capture run_as_test_user PGKILLGUARD_SYSLOG="$G_SYSLOG" "$G_HELPER" exec --policy "$P_SHORT" -- bash -c "kill -9 $BY"
+t_ok "exec: kill -9 of the plpython loop: non-zero exit" test "$RC" != 0
+t_like "$ERR_TEXT" "pgkillguard: kill -9 $BY \(client backend .*\) rewritten to pg_terminate_backend, which returned true: SIGTERM delivered at [0-9:.]+ UTC; the process still runs [0-9]+ ms later\. Why: state R: .*Runs: pg_stat_activity: state=active .*query=DO " \
+	"exec: the same truthful line"
+t_ok "exec: the backend still runs, no crash-restart" assert_cluster_intact "$D" "$PM"
+
 # ---- debuggers under the preload library (root, like a DBA with sudo)
 GDB=(timeout -s KILL 60 gdb -nx -batch)
 run_capture guarded_root "${GDB[@]}" -p "$BP" -ex bt
