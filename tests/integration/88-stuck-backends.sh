@@ -94,6 +94,20 @@ t_like "$ERR_TEXT" "pgkillguard: kill -9 $BY \(client backend .*\) rewritten to 
 	"exec: the same truthful line"
 t_ok "exec: the backend still runs, no crash-restart" assert_cluster_intact "$D" "$PM"
 
+# A stopped backend (SIGSTOP, state T) cannot act on SIGTERM: said at once, not after the wait.
+open_idle_session "$D" stopped1
+S=$(backend_pid "$D" stopped1)
+_pgkg_raw_kill STOP "$S"
+T0=$(date +%s%N)
+PGKILLGUARD_POLICY=$P_SHORT run_capture guarded_user bash -c "kill -9 $S"
+T1=$(date +%s%N)
+t_like "$RC:$ERR_TEXT" "^1:pgkillguard: kill -9 $S \(client backend .*\) rewritten to pg_terminate_backend, which returned true: SIGTERM delivered at [0-9:.]+ UTC, but the process is stopped \(SIGSTOP\) and exits only once continued: kill -CONT $S\." \
+	"stopped backend: says SIGTERM was delivered and that it must be continued"
+t_ok "stopped backend: answered without waiting out the 1500 ms" test $(((T1 - T0) / 1000000)) -lt 1400
+_pgkg_raw_kill CONT "$S"
+t_ok "stopped backend: once continued, the delivered SIGTERM ends it" wait_gone "$S" 3000
+t_ok "stopped backend: no crash-restart" assert_cluster_intact "$D" "$PM"
+
 # ---- debuggers under the preload library (root, like a DBA with sudo)
 GDB=(timeout -s KILL 60 gdb -nx -batch)
 run_capture guarded_root "${GDB[@]}" -p "$BP" -ex bt
