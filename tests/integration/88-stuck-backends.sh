@@ -159,6 +159,14 @@ t_like "$ERR_TEXT" "^pgkillguard: force-kill $BP \(client backend .*\) refused: 
 	"force-kill without a rule: refused, says why"
 t_like "$(audit_wait "call=force-kill .*target=$BP ")" "action=force-kill result=refused" "force-kill refusal: audited"
 
+run_capture "$G_HELPER" explain "$BP"
+t_like "$OUT_TEXT" "force-kill -> block  \[no force-kill rule matches: refused\]" "explain: force-kill refused without a rule"
+t_like "$OUT_TEXT" "ptrace attach -> allow  \[no ptrace rule matches: allowed, with a warning\]" "explain: ptrace attach allowed with a warning"
+run_capture "$G_HELPER" explain --policy "$P_FORCE" -p bash "$BP"
+t_like "$OUT_TEXT" "force-kill -> block" "explain as root with the rule for $PGKG_TEST_USER: still refused for root"
+run_capture run_as_test_user "$G_HELPER" explain --policy "$P_FORCE" "$BP"
+t_like "$OUT_TEXT" "force-kill -> allow  \[$P_FORCE:1\]" "explain as $PGKG_TEST_USER with the rule: force-kill allowed by line 1"
+
 export PGKILLGUARD_POLICY=$P_FORCE
 run_capture guarded_user "$G_HELPER" force-kill "$BP"
 t_is "$RC" 1 "force-kill, no terminal and no --yes: exit 1"
