@@ -239,6 +239,15 @@ static bool confirmed(const struct fk_opts *o)
 	return yes;
 }
 
+/* Seccomp: 2 in our status: a filter (such as pgkillguard exec's) sees our kill(2). */
+static bool under_seccomp_filter(void)
+{
+	char buf[4096];
+	ssize_t n = pgkg_read_file("/proc/self/status", buf, sizeof(buf));
+
+	return n > 0 && strstr(buf, "\nSeccomp:\t2\n") != NULL;
+}
+
 /* Still the process we classified?  (pid reuse between the check and now) */
 static bool same_process(pid_t pid)
 {
@@ -253,7 +262,7 @@ int pgkg_cmd_force_kill(int argc, char **argv)
 	struct fk_opts o = {0};
 	struct pgkg_caller caller = {0};
 	struct pgkg_decision d;
-	char line[256];
+	char line[512];
 	struct pgkg_buf b;
 	int dropped;
 	long r;
@@ -282,6 +291,10 @@ int pgkg_cmd_force_kill(int argc, char **argv)
 	if (r < 0) {
 		pgkg_buf_puts(&b, "kill failed: ");
 		pgkg_buf_puts(&b, strerror((int)-r));
+		if (under_seccomp_filter())
+			pgkg_buf_puts(&b, " (this process runs under a seccomp filter, e.g. "
+					  "pgkillguard exec or a guarded account, whose supervisor "
+					  "judges this kill like any other)");
 		say(line);
 		audit(&caller, &o, "failed", -1, LOG_ALERT);
 		return 1;
@@ -290,6 +303,10 @@ int pgkg_cmd_force_kill(int argc, char **argv)
 	pgkg_buf_puts(&b, sig_name(o.sig));
 	pgkg_buf_puts(&b, " to ");
 	pgkg_buf_putl(&b, o.pid);
+	if (under_seccomp_filter())
+		pgkg_buf_puts(&b, " (kill(2) returned success; this process runs under a seccomp "
+				  "filter: if pgkillguard exec's supervisor answered it, its own "
+				  "line says what it did instead)");
 	say(line);
 	return 0;
 }
