@@ -20,7 +20,8 @@ WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
 DEFS     := -D_GNU_SOURCE -DPGKG_VERSION='"$(VERSION)"' \
             -DPGKG_SYSCONFDIR='"$(SYSCONFDIR)"' \
-            -DPGKG_HELPER_PATH='"$(BINDIR)/pgkillguard"'
+            -DPGKG_HELPER_PATH='"$(BINDIR)/pgkillguard"' \
+            -DPGKG_LIBDIR='"$(LIBDIR)"'
 CPPFLAGS_ALL := -Ipolicy -Ishim -I$(B) $(DEFS) $(CPPFLAGS)
 CFLAGS_ALL   := -std=gnu11 $(WARN) $(HARDEN) -fvisibility=hidden $(CFLAGS)
 LDHARDEN     := -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
@@ -33,7 +34,7 @@ CORE_SRC := policy/util.c policy/kinds.c policy/title.c policy/procfs.c \
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/default_policy.o
 
 # Shared by the two front-ends: messages, audit, caller identity (libc only).
-SHIM_COMMON_SRC := shim/guard.c shim/audit.c
+SHIM_COMMON_SRC := shim/guard.c shim/audit.c shim/sigcall.c
 SHIM_COMMON_OBJ := $(SHIM_COMMON_SRC:%.c=$(B)/%.o)
 
 LIB_SRC  := shim/preload.c shim/helperlink.c
@@ -41,7 +42,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 
 # Both programs share everything but main(): pgkillguard-shell is the one
 # that may be installed setuid root, so it carries no other subcommand.
-SUP_SRC  := shim/die.c shim/rewrite.c shim/pgwire.c shim/supervise.c shim/shell.c
+SUP_SRC  := shim/die.c shim/rewrite.c shim/pgwire.c shim/supervise.c shim/filter.c shim/actas.c shim/shell.c
 SUP_OBJ  := $(SUP_SRC:%.c=$(B)/%.o)
 CLI_SRC  := shim/cli.c shim/explain.c shim/helper.c shim/enable.c shim/forcekill.c
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o) $(SUP_OBJ)
@@ -54,8 +55,9 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(B)/shim/rewrite.o $(B)/shim/helper.o $(B)/shim/cli.o $(B)/shim/supervise.o \
-$(B)/shim/shell.o: CPPFLAGS_ALL += $(PQ_CFLAGS)
+# Only rewrite.c sees libpq's header; it loads libpq with dlopen() when needed,
+# so no program links it.
+$(B)/shim/rewrite.o: CPPFLAGS_ALL += $(PQ_CFLAGS)
 
 $(B)/default_policy.c: policy/pgkillguard.conf policy/embed.sh
 	@mkdir -p $(B)
@@ -64,36 +66,43 @@ $(B)/default_policy.c: policy/pgkillguard.conf policy/embed.sh
 $(B)/default_policy.o: $(B)/default_policy.c
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
 
+# A SONAME, as for any library in a library directory (the .deb installs it in
+# the multiarch one); programs never link it, they preload it by path.
 $(B)/libpgkillguard.so: $(LIB_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ) shim/preload.map
-	$(CC) -shared $(CFLAGS_ALL) $(LDHARDEN) -Wl,--version-script=shim/preload.map \
+	$(CC) -shared $(CFLAGS_ALL) $(LDHARDEN) -Wl,-soname,libpgkillguard.so \
+	    -Wl,--version-script=shim/preload.map \
 	    -o $@ $(LIB_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ) $(LDFLAGS)
 
 $(B)/pgkillguard: $(CLI_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ)
-	$(CC) $(CFLAGS_ALL) -pie $(LDHARDEN) -o $@ $^ $(LDFLAGS) -lpq -lseccomp
+	$(CC) $(CFLAGS_ALL) -pie $(LDHARDEN) -o $@ $^ $(LDFLAGS) -lseccomp
 
 $(B)/pgkillguard-shell: $(B)/shim/shellmain.o $(SUP_OBJ) $(SHIM_COMMON_OBJ) $(CORE_OBJ)
-	$(CC) $(CFLAGS_ALL) -pie $(LDHARDEN) -o $@ $^ $(LDFLAGS) -lpq -lseccomp
+	$(CC) $(CFLAGS_ALL) -pie $(LDHARDEN) -o $@ $^ $(LDFLAGS) -lseccomp
 
 $(B)/tests/%: tests/unit/%.c $(CORE_OBJ) $(SHIM_COMMON_OBJ) tests/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Itests -o $@ $< $(CORE_OBJ) $(SHIM_COMMON_OBJ) $(LDFLAGS)
 
-$(B)/tests/probe: tests/probe.c shim/rawsys.h
+$(B)/tests/probe: tests/probe.c policy/rawsys.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $<
 
-$(B)/tests/probe-static: tests/probe.c shim/rawsys.h
+$(B)/tests/probe-static: tests/probe.c policy/rawsys.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -static -o $@ $<
 
 # A 32-bit static probe proves 32-bit programs live under the seccomp filter;
 # without a multilib toolchain the test says it skipped, and why.
-$(B)/tests/probe32: tests/probe.c shim/rawsys.h
+$(B)/tests/probe32: tests/probe.c policy/rawsys.h
 	@mkdir -p $(dir $@)
 	@$(CC) -m32 -static $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< 2>/dev/null || \
 	    { echo "note: no 32-bit toolchain (gcc-multilib); the x86 test will skip"; rm -f $@; }
 
 unit: $(UNIT_TESTS)
+
+# The unit tests only (no root, no cluster): what dh_auto_test and %check run.
+unit-check: unit
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 deps:
 	sh tests/lib/deps.sh
@@ -123,8 +132,8 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all unit deps check demo install uninstall clean
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+.PHONY: all unit unit-check deps check demo install uninstall clean
+-include $(patsubst %.o,%.d,$(CORE_OBJ) $(SHIM_COMMON_OBJ) $(LIB_OBJ) $(CLI_OBJ) $(B)/shim/shellmain.o)
 
 # Further targets (fuzzing, sanitizers, packaging, ...) live in mk/*.mk.
 include $(sort $(wildcard mk/*.mk))

@@ -1,20 +1,7 @@
-# mk/package.mk - enable/disable/status in the command, `make deb`, `make rpm`,
-# `make unit-check` (the unit tests alone: the packages' build-time tests).
+# mk/package.mk - `make deb`, `make rpm` and the guarded-account script.
 # Included by the Makefile; see packaging/README.md.
 
 SBINDIR ?= $(PREFIX)/sbin
-
-# `pgkillguard enable` writes the installed library's path into
-# /etc/ld.so.preload: LIBDIR (the multiarch directory in the .deb).
-$(B)/shim/enable.o: CPPFLAGS_ALL += -DPGKG_LIBDIR='"$(LIBDIR)"'
-
-# A SONAME, as for any library in a library directory (the .deb installs it in
-# the multiarch one); programs never link it, they preload it by path.
-$(B)/libpgkillguard.so: LDHARDEN += -Wl,-soname,libpgkillguard.so
-
-# The unit tests only (no root, no cluster): what dh_auto_test and %check run.
-unit-check: unit
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 # The guarded-account script and its man page go with `make install`.
 install: install-account
@@ -78,5 +65,5 @@ clean: clean-packages
 clean-packages:
 	rm -rf $(PKG_DIR)
 
-.PHONY: unit-check install-account uninstall-account package-deps deb deb-lintian rpm \
+.PHONY: install-account uninstall-account package-deps deb deb-lintian rpm \
 	clean-packages

@@ -86,7 +86,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -965,14 +964,6 @@ static void parse_include(struct parse *c, const struct src *s, const struct wor
 	c->pending_dir = dir;
 }
 
-struct kdirent64 {		/* what getdents64 returns */
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
 static bool is_conf_name(const char *name)
 {
 	size_t n = strlen(name);
@@ -980,49 +971,29 @@ static bool is_conf_name(const char *name)
 	return name[0] != '.' && n > 5 && memcmp(name + n - 5, ".conf", 5) == 0;
 }
 
-/* Add the path of each *.conf entry to the pool; returns how many. */
-static int add_conf_entries(struct parse *c, const struct src *s, pgkg_str dir, const char *buf,
-			    long len, int n)
-{
-	const char *dname = c->p->pool + dir;
-
-	for (long off = 0; off < len;) {
-		unsigned short reclen;
-		const char *name = buf + off + offsetof(struct kdirent64, d_name);
-
-		memcpy(&reclen, buf + off + offsetof(struct kdirent64, d_reclen), sizeof(reclen));
-		off += reclen;
-		if (!is_conf_name(name))
-			continue;
-		if (n == PGKG_MAX_INCLUDES) {
-			errn(c, NULL, dname, "has more than ", PGKG_MAX_INCLUDES, " *.conf files");
-			return -1;
-		}
-		if (!pool_path(c, s, dname, strlen(dname), name, strlen(name)))
-			return -1;
-		n++;
-	}
-	return n;
-}
-
 /* The *.conf entries of an open directory, appended to the pool in a row. */
 static int list_conf(struct parse *c, const struct src *s, int dfd, pgkg_str dir)
 {
 	char buf[1024] __attribute__((aligned(8)));
+	const char *dname = c->p->pool + dir, *name;
+	struct pgkg_dirwalk w;
 	int n = 0;
 
-	for (;;) {
-		long r = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
-		if (r < 0 && errno == EINTR)
+	pgkg_dirwalk_init(&w, dfd, buf, sizeof(buf));
+	while ((name = pgkg_dirwalk_next(&w))) {
+		if (!is_conf_name(name))
 			continue;
-		if (r < 0)
-			err_errno(c, c->p->pool + dir, errno, true);
-		if (r <= 0)
-			return n;
-		n = add_conf_entries(c, s, dir, buf, r, n);
-		if (n < 0)
+		if (n == PGKG_MAX_INCLUDES) {
+			errn(c, NULL, dname, "has more than ", PGKG_MAX_INCLUDES, " *.conf files");
 			return 0;
+		}
+		if (!pool_path(c, s, dname, strlen(dname), name, strlen(name)))
+			return 0;
+		n++;
 	}
+	if (w.error)
+		err_errno(c, dname, -w.error, true);
+	return n;
 }
 
 /*

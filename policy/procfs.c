@@ -20,8 +20,9 @@
 #include <limits.h>
 #include <string.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -486,6 +487,160 @@ int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out)
 	return classify_self(procroot, out);
 }
 
+/* ---- credentials ---- */
+
+/* Up to max numbers (base 10, or 16) after a status key; their count. */
+static int status_numbers(const char *l, size_t n, int base, unsigned long long *v, int max)
+{
+	const char *end = l + n, *f;
+	size_t fn;
+	int got = 0;
+
+	while (next_field(&l, end, &f, &fn)) {
+		unsigned long long x = 0;
+		if (got == max || fn > 20)
+			return -1;
+		for (size_t i = 0; i < fn; i++) {
+			int d = f[i] >= '0' && f[i] <= '9' ? f[i] - '0'
+				: base == 16 && f[i] >= 'a' && f[i] <= 'f' ? f[i] - 'a' + 10 : -1;
+			if (d < 0)
+				return -1;
+			x = x * (unsigned)base + (unsigned)d;
+		}
+		v[got++] = x;
+	}
+	return got;
+}
+
+static int creds_line(struct pgkg_creds *c, const char *l, size_t n, unsigned *seen)
+{
+	static const char *const keys[] = {"Tgid:", "Uid:", "Gid:", "Groups:", "CapEff:"};
+	unsigned long long v[PGKG_CREDS_MAX_GROUPS];
+	size_t k = 0;
+	int got;
+
+	while (k < 5 && !(n >= strlen(keys[k]) && !memcmp(l, keys[k], strlen(keys[k]))))
+		k++;
+	if (k == 5)
+		return 0;
+	l += strlen(keys[k]);
+	n -= strlen(keys[k]);
+	got = status_numbers(l, n, k == 4 ? 16 : 10, v, k == 3 ? PGKG_CREDS_MAX_GROUPS : 4);
+	if (got < 0 || (k == 0 && got != 1) || ((k == 1 || k == 2) && got != 4) || (k == 4 && got != 1))
+		return -EINVAL;
+	for (int i = 0; i < got; i++) {
+		if (k == 0) c->tgid = (pid_t)v[i];
+		else if (k == 1) c->uid[i] = (uid_t)v[i];
+		else if (k == 2) c->gid[i] = (gid_t)v[i];
+		else if (k == 3) c->groups[i] = (gid_t)v[i];
+		else c->cap_eff = v[i];
+	}
+	if (k == 3)
+		c->ngroups = got;
+	*seen |= 1U << k;
+	return 0;
+}
+
+int pgkg_read_creds(const char *procroot, pid_t tid, struct pgkg_creds *out)
+{
+	char path[PGKG_PATH_MAX], buf[STATUS_MAX * 2];
+	const char *p = buf, *l;
+	unsigned seen = 0;
+	size_t n;
+	ssize_t len;
+
+	memset(out, 0, sizeof(*out));
+	if (pgkg_proc_path(path, sizeof(path), procroot, tid, "status"))
+		return -ENAMETOOLONG;
+	len = pgkg_read_file(path, buf, sizeof(buf));
+	if (len < 0)
+		return gone_or(len);
+	while (next_line(&p, buf + len, &l, &n))
+		if (creds_line(out, l, n, &seen) < 0)
+			return -EINVAL;
+	return seen == 0x1f ? 0 : -EINVAL;
+}
+
+/* ---- what an fd names (pidfd_send_signal) ---- */
+
+/* "/proc/self/<leaf>/<fd>" */
+static void self_fd_path(char *buf, size_t cap, const char *leaf, int fd)
+{
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, buf, cap);
+	pgkg_buf_puts(&b, "/proc/self/");
+	pgkg_buf_puts(&b, leaf);
+	pgkg_buf_putc(&b, '/');
+	pgkg_buf_putl(&b, fd);
+}
+
+/* A pidfd says "Pid:\t123" in fdinfo (-1 once the process has exited, 0
+ * when it is not in the pid namespace of the procfs we read it through). */
+static long pidfd_pid(int fd, enum pgkg_fd_kind *kind)
+{
+	char path[64], buf[512];
+	long long v;
+
+	self_fd_path(path, sizeof(path), "fdinfo", fd);
+	const char *p = pgkg_read_file(path, buf, sizeof(buf)) > 0 ? strstr(buf, "\nPid:\t") : NULL;
+	if (!p)
+		return 0;
+	p += 6;
+	const char *e = strchr(p, '\n');
+	if (pgkg_parse_ll(p, e ? (size_t)(e - p) : strlen(p), -1, INT32_MAX, &v) < 0 || v == 0) {
+		*kind = PGKG_FD_UNVERIFIED;
+		return 0;
+	}
+	*kind = v < 0 ? PGKG_FD_GONE : PGKG_FD_PIDFD;	/* never kill(-1) */
+	return v < 0 ? 0 : (long)v;
+}
+
+/* A directory of procroot's own procfs, pinned by fd: its pid comes from its
+ * own stat, and procroot/PID must be that very directory. */
+static long procdir_pid(const char *procroot, int fd, enum pgkg_fd_kind *kind)
+{
+	char path[64], stat_fd[1024];
+	struct stat by_fd, root, named;
+	struct statfs fs;
+	struct pgkg_procstat st;
+	struct pgkg_buf b;
+	ssize_t n;
+
+	if (fstat(fd, &by_fd) < 0 || !S_ISDIR(by_fd.st_mode) || fstatfs(fd, &fs) < 0 ||
+	    fs.f_type != PROC_SUPER_MAGIC)
+		return 0;	/* not a process fd: the kernel answers EBADF */
+	*kind = PGKG_FD_UNVERIFIED;
+	if (stat(procroot, &root) < 0 || root.st_dev != by_fd.st_dev)
+		return 0;	/* another procfs (bind mount of a foreign one, other pid ns) */
+	n = pgkg_read_file_at(fd, "stat", stat_fd, sizeof(stat_fd));
+	if (n == -ESRCH || n == -ENOENT) {
+		*kind = PGKG_FD_GONE;
+		return 0;
+	}
+	if (n <= 0 || pgkg_parse_stat(stat_fd, (size_t)n, &st) < 0 || st.pid <= 0)
+		return 0;
+	pgkg_buf_init(&b, path, sizeof(path));
+	pgkg_buf_puts(&b, procroot);
+	pgkg_buf_putc(&b, '/');
+	pgkg_buf_putl(&b, st.pid);
+	if (stat(path, &named) < 0 || named.st_dev != by_fd.st_dev || named.st_ino != by_fd.st_ino)
+		return 0;	/* a task directory, or the pid now names another process */
+	*kind = PGKG_FD_PROCDIR;
+	return st.pid;
+}
+
+long pgkg_fd_target(const char *procroot, int fd, enum pgkg_fd_kind *kind)
+{
+	long pid;
+
+	*kind = PGKG_FD_OTHER;
+	pid = pidfd_pid(fd, kind);
+	if (*kind != PGKG_FD_OTHER)
+		return pid;
+	return procdir_pid(procroot, fd, kind);
+}
+
 /* ---- why a process does not go away (stuck backends, issue 12) ---- */
 
 int pgkg_read_tracer(const char *procroot, pid_t pid, pid_t *tracer)
@@ -529,14 +684,6 @@ ssize_t pgkg_read_wchan(const char *procroot, pid_t pid, char *buf, size_t cap)
 	return n;
 }
 
-struct pgkg_dirent64 {
-	unsigned long long d_ino;
-	long long d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
 /* A child of pm that is a session: a client backend or a walsender. */
 static NOINLINE bool is_session_of(const char *procroot, pid_t pid, pid_t pm)
 {
@@ -559,21 +706,18 @@ int pgkg_count_sessions(const char *procroot, pid_t postmaster, pid_t except)
 {
 	char buf[4096] __attribute__((aligned(8)));
 	int fd = open(procroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC), count = 0;
-	long n;
+	struct pgkg_dirwalk w;
+	const char *name;
 
 	if (fd < 0)
 		return -errno;
-	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			struct pgkg_dirent64 *de = (struct pgkg_dirent64 *)(buf + off);
-			long long pid;
-			off += de->d_reclen;
-			if (pgkg_parse_ll(de->d_name, strlen(de->d_name), 1, INT_MAX, &pid) < 0 ||
-			    pid == except)
-				continue;
-			if (is_session_of(procroot, (pid_t)pid, postmaster))
-				count++;
-		}
+	pgkg_dirwalk_init(&w, fd, buf, sizeof(buf));
+	while ((name = pgkg_dirwalk_next(&w))) {
+		long long pid;
+		if (pgkg_parse_ll(name, strlen(name), 1, INT_MAX, &pid) < 0 || pid == except)
+			continue;
+		if (is_session_of(procroot, (pid_t)pid, postmaster))
+			count++;
 	}
 	close(fd);
 	return count;

@@ -91,6 +91,42 @@ struct pgkg_target {
  */
 int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out);
 
+/* A thread's credentials, from <procroot>/<tid>/status (creds are per thread). */
+#define PGKG_CREDS_MAX_GROUPS 256
+struct pgkg_creds {
+	pid_t tgid;
+	uid_t uid[4];		/* real, effective, saved, filesystem */
+	gid_t gid[4];
+	int ngroups;
+	gid_t groups[PGKG_CREDS_MAX_GROUPS];
+	unsigned long long cap_eff;
+};
+/* 0, -ESRCH (gone), or -EINVAL (a line missing or too many groups). */
+int pgkg_read_creds(const char *procroot, pid_t tid, struct pgkg_creds *out);
+
+/* What an fd passed to pidfd_send_signal turned out to be. */
+enum pgkg_fd_kind {
+	PGKG_FD_OTHER = 0,	/* not a process fd: the kernel says EBADF */
+	PGKG_FD_PIDFD,		/* a pidfd of a live process (pid returned) */
+	PGKG_FD_PROCDIR,	/* an open("/proc/PID") directory of our procfs (pid returned) */
+	PGKG_FD_GONE,		/* a process fd whose process has exited: ESRCH */
+	PGKG_FD_UNVERIFIED,	/* a process fd we cannot map to a pid of ours: refuse */
+};
+
+/*
+ * The process that fd (in this process) names, for pidfd_send_signal.
+ * Resolved through the fd itself, never through a path name:
+ *  - a pidfd: the "Pid:" of its fdinfo, read through our own procfs (0 there
+ *    means the process is outside our pid namespace: UNVERIFIED);
+ *  - a procfs directory: only one of procroot's own superblock (a procfs
+ *    mounted elsewhere, e.g. by another pid namespace, counts pids
+ *    differently: UNVERIFIED), whose pid is read from its own "stat" and
+ *    which must be the very directory procroot shows for that pid (same
+ *    device and inode: a task directory or a reused pid is UNVERIFIED).
+ * Returns the pid for PIDFD and PROCDIR, else 0.  Async-signal-safe.
+ */
+long pgkg_fd_target(const char *procroot, int fd, enum pgkg_fd_kind *kind);
+
 /* ---- why a process does not go away ---- */
 
 /* TracerPid: of <procroot>/<pid>/status (0: not traced). */

@@ -6,8 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "rawsys.h"
 
 void pgkg_buf_init(struct pgkg_buf *b, char *storage, size_t cap)
 {
@@ -228,4 +234,42 @@ size_t pgkg_strlcpy(char *dst, const char *src, size_t cap)
 		dst[c] = '\0';
 	}
 	return n;
+}
+
+/* ---- directory listing ---- */
+
+struct kdirent64 {		/* what getdents64 returns */
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+void pgkg_dirwalk_init(struct pgkg_dirwalk *w, int dfd, char *buf, size_t cap)
+{
+	*w = (struct pgkg_dirwalk){.dfd = dfd, .buf = buf, .cap = cap};
+}
+
+const char *pgkg_dirwalk_next(struct pgkg_dirwalk *w)
+{
+	unsigned short reclen;
+	const char *name;
+
+	while (w->off >= w->len) {
+		/* raw: in the preload library syscall() is our own wrapper */
+		long r = pgkg_raw(SYS_getdents64, w->dfd, (long)w->buf, (long)w->cap, 0);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0) {
+			w->error = r < 0 ? (int)r : 0;
+			return NULL;
+		}
+		w->len = r;
+		w->off = 0;
+	}
+	memcpy(&reclen, w->buf + w->off + offsetof(struct kdirent64, d_reclen), sizeof(reclen));
+	name = w->buf + w->off + offsetof(struct kdirent64, d_name);
+	w->off += reclen ? reclen : w->len;	/* never loop on a zero length */
+	return name;
 }

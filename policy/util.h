@@ -57,4 +57,23 @@ bool pgkg_starts_with(const char *s, const char *prefix);
 size_t pgkg_strlcpy(char *dst, const char *src, size_t cap);
 size_t pgkg_strlen(const char *s);
 
+/*
+ * Listing a directory without libc's allocating readdir (the library may run
+ * in a signal handler): one getdents64 batch into a caller's buffer, then
+ * its entries one by one.
+ *
+ *   struct pgkg_dirwalk w;  const char *name;
+ *   pgkg_dirwalk_init(&w, dfd, buf, sizeof(buf));
+ *   while ((name = pgkg_dirwalk_next(&w))) ...;   w.error: 0 or -errno
+ */
+struct pgkg_dirwalk {
+	int dfd;
+	char *buf;
+	size_t cap;
+	long len, off;
+	int error;
+};
+void pgkg_dirwalk_init(struct pgkg_dirwalk *w, int dfd, char *buf, size_t cap);
+const char *pgkg_dirwalk_next(struct pgkg_dirwalk *w);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <signal.h>
 #include <string.h>
@@ -67,7 +68,6 @@ static struct pgkg_policy *policy(struct pgkg_guard *g)
 {
 	if (!g->policy_loaded) {
 		g->ops->load_policy(g);
-		g->policy = &g->ws->policy;
 		g->policy_loaded = true;
 	}
 	return g->policy;
@@ -579,14 +579,6 @@ static enum pgkg_verdict guard_one(struct pgkg_guard *g, const struct pgkg_call 
 
 /* ---- broadcasts: kill(0), kill(-1), kill(-PGID) ---- */
 
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
 struct sweep {
 	pid_t pgid;		/* -1: every process the caller may signal */
 	unsigned members;
@@ -643,18 +635,16 @@ static void sweep_proc(struct pgkg_guard *g, const struct pgkg_call *c, struct s
 {
 	char buf[4096] __attribute__((aligned(8)));
 	int fd = open(g->procroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	long n;
+	struct pgkg_dirwalk w;
+	const char *name;
 
 	if (fd < 0)
 		return;
-	while ((n = pgkg_raw(SYS_getdents64, fd, (long)buf, sizeof(buf), 0)) > 0) {
-		for (long off = 0; off < n;) {
-			struct linux_dirent64 *de = (struct linux_dirent64 *)(buf + off);
-			long pid = parse_pid_name(de->d_name);
-			if (pid > 0)
-				consider(g, c, s, (pid_t)pid);
-			off += de->d_reclen;
-		}
+	pgkg_dirwalk_init(&w, fd, buf, sizeof(buf));
+	while ((name = pgkg_dirwalk_next(&w))) {
+		long pid = parse_pid_name(name);
+		if (pid > 0)
+			consider(g, c, s, (pid_t)pid);
 	}
 	close(fd);
 }
@@ -867,61 +857,48 @@ enum pgkg_verdict pgkg_guard_ptrace(struct pgkg_guard *g, long request, pid_t pi
 	return ptrace_signal(g, &c, request, &g->ws->target);
 }
 
-/* "/proc/self/<leaf>/<fd>" */
-static void self_fd_path(char *buf, size_t cap, const char *leaf, int fd)
+enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long owner)
 {
+	struct pgkg_target *t = &g->ws->target;
+	struct outcome o = {"block", "blocked-owner", LOG_WARNING, 0, NO_PRICE};
+	struct pgkg_call c = {.how = how, .pid = owner, .sig = SIGIO, .pidfd = -1};
+	pid_t who = (pid_t)(owner < 0 ? -owner : owner);
 	struct pgkg_buf b;
 
-	pgkg_buf_init(&b, buf, cap);
-	pgkg_buf_puts(&b, "/proc/self/");
-	pgkg_buf_puts(&b, leaf);
-	pgkg_buf_putc(&b, '/');
+	if (owner == 0 || owner < -INT32_MAX || who == g->caller.pid)
+		return PGKG_PASS;
+	if (pgkg_classify(g->procroot, who, t) < 0 || t->kind == PGKG_KIND_NONE ||
+	    pgkg_guard_same_cluster(g, &t->st))
+		return PGKG_PASS;
+	pgkg_buf_init(&b, g->ws->line, sizeof(g->ws->line));
+	pgkg_buf_puts(&b, how);
+	pgkg_buf_puts(&b, " naming ");
+	pgkg_buf_putl(&b, owner);
+	pgkg_buf_puts(&b, " (");
+	pgkg_describe_target(&b, t);
+	pgkg_buf_puts(&b, ") refused: the kernel would send it SIGIO, which crashes PostgreSQL "
+			  "like kill -9; use pg_terminate_backend()");
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, &c, t, &o);
+	return PGKG_DENY;
+}
+
+enum pgkg_verdict pgkg_guard_unverified_fd(struct pgkg_guard *g, const char *how, int fd, int sig)
+{
+	struct outcome o = {"block", "blocked-unverified-fd", LOG_WARNING, 0, NO_PRICE};
+	struct pgkg_call c = {.how = how, .pid = 0, .sig = sig, .pidfd = fd};
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, g->ws->line, sizeof(g->ws->line));
+	pgkg_buf_puts(&b, how);
+	pgkg_buf_puts(&b, " on fd ");
 	pgkg_buf_putl(&b, fd);
-}
-
-/* A pidfd says "Pid:\t123" in fdinfo (-1 once the process has exited). */
-static long pidfd_pid(int fd, bool *is_pidfd)
-{
-	char path[64], buf[512];
-	long long v;
-
-	self_fd_path(path, sizeof(path), "fdinfo", fd);
-	const char *p = pgkg_read_file(path, buf, sizeof(buf)) > 0 ? strstr(buf, "\nPid:\t") : NULL;
-	*is_pidfd = p != NULL;
-	if (!p)
-		return 0;
-	p += 6;
-	const char *e = strchr(p, '\n');
-	if (pgkg_parse_ll(p, e ? (size_t)(e - p) : strlen(p), -1, INT32_MAX, &v) < 0 || v < 0)
-		return 0;	/* "Pid: -1": exited (never kill(-1)) */
-	return (long)v;
-}
-
-/* The fd pins the process it was opened on: its stat must be the pid's. */
-static long procdir_pid(const char *procroot, int fd)
-{
-	char path[64], link[64], stat_fd[1024];
-	struct pgkg_procstat via_fd, now;
-	long long v;
-	ssize_t n;
-
-	self_fd_path(path, sizeof(path), "fd", fd);
-	if (pgkg_readlink(path, link, sizeof(link)) < 0 || !pgkg_starts_with(link, "/proc/"))
-		return 0;
-	if (pgkg_parse_ll(link + 6, strlen(link + 6), 1, INT32_MAX, &v) < 0)
-		return 0;
-	n = pgkg_read_file_at(fd, "stat", stat_fd, sizeof(stat_fd));
-	if (n <= 0 || pgkg_parse_stat(stat_fd, (size_t)n, &via_fd) < 0 ||
-	    pgkg_read_stat(procroot, (pid_t)v, &now) < 0 || now.starttime != via_fd.starttime)
-		return 0;
-	return (long)v;
-}
-
-long pgkg_fd_target(const char *procroot, int fd, bool *is_pidfd)
-{
-	long pid = pidfd_pid(fd, is_pidfd);
-
-	return *is_pidfd ? pid : procdir_pid(procroot, fd);
+	pgkg_buf_puts(&b, " refused: the fd names a process pgkillguard cannot verify (a pidfd "
+			  "from another pid namespace, or a directory of another procfs); signal "
+			  "it by pid, or with a pidfd or /proc/PID of this host's /proc");
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, &c, NULL, &o);
+	return PGKG_DENY;
 }
 
 static void no_report(void *ctx, const char *file, int line, const char *msg)

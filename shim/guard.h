@@ -43,7 +43,8 @@ struct pgkg_guard_ops {
 	/* The database step; fills rep.  pidfd pins the target (or -1). */
 	void (*rewrite)(struct pgkg_guard *g, const struct pgkg_rw_req *req, int pidfd,
 			struct pgkg_rw_rep *rep);
-	/* Load the policy into g->ws->policy (called at most once per call). */
+	/* Point g->policy at the policy (called at most once per call, and only
+	 * when a decision is needed). */
 	void (*load_policy)(struct pgkg_guard *g);
 	/* ptrace: the signal of the caller's tracee pid's current signal-delivery
 	 * stop (PTRACE_GETSIGINFO), or 0.  NULL: unknown (a fatal signal passed
@@ -54,7 +55,6 @@ struct pgkg_guard_ops {
 /* Working storage for one call (large: the library maps it, so that the
  * stack stays small even inside a signal handler on an alternate stack). */
 struct pgkg_guard_ws {
-	struct pgkg_policy policy;
 	struct pgkg_target target;
 	struct pgkg_rw_req req;
 	struct pgkg_rw_rep rep;
@@ -69,7 +69,7 @@ struct pgkg_guard {
 	pid_t caller_pgrp;
 	const struct pgkg_guard_ops *ops;
 	struct pgkg_guard_ws *ws;	/* storage provided by the front-end */
-	struct pgkg_policy *policy;	/* &ws->policy once loaded through ops */
+	struct pgkg_policy *policy;	/* set by ops->load_policy (or up front) */
 	bool policy_loaded;
 	int msg_fd;		/* where the one-line explanation goes (-1: nowhere) */
 	bool detach_on_ptrace_kill;	/* front-end detaches a tracee whose PTRACE_KILL is refused */
@@ -93,13 +93,15 @@ bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self);
 
 
 /*
- * The process that fd (in this process) names, for pidfd_send_signal.  A
- * pidfd: the "Pid:" of its fdinfo, *is_pidfd set.  An open("/proc/PID")
- * directory fd, as psmisc killall passes: the pid in its link, provided the
- * process the fd pins is still the one with that pid (same start time).
- * 0: not a process fd, or its process is gone.  Async-signal-safe.
+ * Signals by proxy: `how` (F_SETOWN and friends) makes owner (a pid, or
+ * -PGID) receive SIGIO, or F_SETSIG's signal, on I/O.  DENY, with a line and
+ * an audit record, when that reaches a PostgreSQL process of another
+ * cluster than the caller's: no rule can rewrite an I/O signal.
  */
-long pgkg_fd_target(const char *procroot, int fd, bool *is_pidfd);
+enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long owner);
+
+/* The one-line refusal for an fd that is a process fd we cannot verify. */
+enum pgkg_verdict pgkg_guard_unverified_fd(struct pgkg_guard *g, const char *how, int fd, int sig);
 
 /*
  * ptrace, for both front-ends.  Pure classification first (no I/O):

@@ -33,12 +33,10 @@
 #include "guard.h"
 #include "helperlink.h"
 #include "rawsys.h"
+#include "sigcall.h"
 
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
-#endif
-#ifndef PIDFD_SIGNAL_PROCESS_GROUP
-#define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2)
 #endif
 
 #define API __attribute__((visibility("default")))
@@ -70,9 +68,18 @@ static void lib_rewrite(struct pgkg_guard *g, const struct pgkg_rw_req *req, int
 	pgkg_helper_rewrite(helper ? helper : PGKG_HELPER_PATH, req, pidfd, rep);
 }
 
+/* The slow path's storage, mapped per call: the guard's scratch and the policy. */
+struct storage {
+	struct pgkg_guard_ws ws;
+	struct pgkg_policy policy;
+};
+
 static void lib_load_policy(struct pgkg_guard *g)
 {
-	pgkg_guard_load_policy(&g->ws->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
+	struct storage *st = g->priv;
+
+	pgkg_guard_load_policy(&st->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
+	g->policy = &st->policy;
 }
 
 /* The signal of our tracee's current signal-delivery stop, or 0. */
@@ -120,34 +127,84 @@ static enum pgkg_verdict no_storage(int sig)
 	return PGKG_DENY;
 }
 
-static enum pgkg_verdict slow_path(const char *how, long pid, int sig, int pidfd, pid_t self)
+/* The guard with mapped working storage; unverified: refuse an fd we could
+ * not verify instead of judging a pid. */
+static enum pgkg_verdict slow_path(const struct pgkg_call *call, pid_t self, bool unverified)
 {
-	struct pgkg_call call = {.how = how, .pid = pid, .sig = sig, .pidfd = pidfd};
 	struct pgkg_guard g = {.procroot = procroot, .ops = &lib_ops, .msg_fd = 2};
 	const char *log = setting("PGKILLGUARD_SYSLOG");
+	struct storage *st;
 	enum pgkg_verdict v;
 
-	g.ws = mmap(NULL, sizeof(*g.ws), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (g.ws == MAP_FAILED)
-		return no_storage(sig);
+	st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (st == MAP_FAILED)
+		return unverified ? PGKG_DENY : no_storage(call->sig);
+	g.ws = &st->ws;
+	g.priv = st;
 	g.syslog_path = log ? log : "/dev/log";
 	fill_caller(&g, self);
-	v = pgkg_guard_call(&g, &call);
-	munmap(g.ws, sizeof(*g.ws));
+	v = unverified ? pgkg_guard_unverified_fd(&g, call->how, call->pidfd, call->sig)
+		       : pgkg_guard_call(&g, call);
+	munmap(st, sizeof(*st));
 	return v;
 }
 
-static enum pgkg_verdict check(const char *how, long pid, int sig, int pidfd)
+static pid_t self_pid(void)
 {
-	if (sig == 0)
-		return PGKG_PASS;	/* existence checks are the hottest calls: no system call at all */
+	return (pid_t)pgkg_raw(SYS_getpid, 0, 0, 0, 0);
+}
 
-	pid_t self = (pid_t)pgkg_raw(SYS_getpid, 0, 0, 0, 0);
-	int saved = errno;
+/* A call by pid (or group, or broadcast). */
+static enum pgkg_verdict check(const struct pgkg_call *call)
+{
+	pid_t self = self_pid();
+
+	if (pgkg_guard_quick_pass(procroot, call->pid, call->sig, self))
+		return PGKG_PASS;
+	return slow_path(call, self, false);
+}
+
+/* pidfd_send_signal: resolve the fd (ours: we are the caller), then judge
+ * what the kernel will signal (sigcall.h). */
+static enum pgkg_verdict check_fd(const struct pgkg_sigcall *sc)
+{
+	enum pgkg_fd_kind kind;
+	long pid = pgkg_fd_target(procroot, sc->fd, &kind);
+	struct pgkg_call call;
+
+	switch (kind) {
+	case PGKG_FD_PIDFD:
+	case PGKG_FD_PROCDIR:
+		/* a /proc dir fd polls readable at once: never a pin for the wait */
+		call = pgkg_sigcall_fd_call(sc, pid, kind == PGKG_FD_PIDFD ? sc->fd : -1);
+		return check(&call);
+	case PGKG_FD_UNVERIFIED:
+		call = (struct pgkg_call){.how = sc->how, .sig = sc->sig, .pidfd = sc->fd};
+		return slow_path(&call, self_pid(), true);
+	default:
+		return PGKG_PASS;	/* not a process fd, or exited: the kernel answers */
+	}
+}
+
+/* Decode (sigcall.c, shared with the supervisor) and judge one call. */
+static enum pgkg_verdict judge(enum pgkg_sysc nr, long a, long b, long c, long d)
+{
+	const uint64_t args[6] = {(uint64_t)a, (uint64_t)b, (uint64_t)c, (uint64_t)d, 0, 0};
+	struct pgkg_sigcall sc;
+	struct pgkg_call call;
 	enum pgkg_verdict v = PGKG_PASS;
+	int saved;
 
-	if (!pgkg_guard_quick_pass(procroot, pid, sig, self))
-		v = slow_path(how, pid, sig, pidfd, self);
+	pgkg_sigcall_decode(nr, args, &sc);
+	if (sc.kind != PGKG_SIGCALL_PID && sc.kind != PGKG_SIGCALL_FD)
+		return PGKG_PASS;	/* signal 0 above all: no system call at all */
+	saved = errno;
+	if (sc.kind == PGKG_SIGCALL_FD) {
+		v = check_fd(&sc);
+	} else {
+		call = pgkg_sigcall_pid_call(&sc);
+		v = check(&call);
+	}
 	errno = saved;
 	return v;
 }
@@ -164,30 +221,11 @@ static long answer(enum pgkg_verdict v, long nr, long a, long b, long c, long d)
 	return pgkg_raw_errno(pgkg_raw(nr, a, b, c, d));
 }
 
-/* ---- pidfd_send_signal: which process does the fd name? ---- */
-
-static enum pgkg_verdict check_pidfd(int fd, int sig, unsigned flags)
-{
-	bool is_pidfd;
-	long pid = pgkg_fd_target(procroot, fd, &is_pidfd);
-	int pin = is_pidfd ? fd : -1;	/* a /proc dir fd polls readable: never a pin */
-	struct pgkg_procstat st;
-
-	if (pid <= 0)
-		return PGKG_PASS;	/* exited, or not a process fd: the kernel answers */
-	if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
-		if (sig == 0 || pgkg_read_stat(procroot, (pid_t)pid, &st) < 0)
-			return PGKG_PASS;
-		return check("pidfd_send_signal", st.pgrp == pid ? pid : -(long)st.pgrp, sig, -1);
-	}
-	return check("pidfd_send_signal", pid, sig, pin);
-}
-
 /* ---- the interposed functions ---- */
 
 API int kill(pid_t pid, int sig)
 {
-	return (int)answer(check("kill", pid, sig, -1), SYS_kill, pid, sig, 0, 0);
+	return (int)answer(judge(PGKG_SC_KILL, pid, sig, 0, 0), SYS_kill, pid, sig, 0, 0);
 }
 
 API int killpg(pid_t pgrp, int sig)
@@ -196,7 +234,8 @@ API int killpg(pid_t pgrp, int sig)
 		errno = EINVAL;
 		return -1;
 	}
-	return (int)answer(check("killpg", -(long)pgrp, sig, -1), SYS_kill, -(long)pgrp, sig, 0, 0);
+	return (int)answer(judge(PGKG_SC_KILL, -(long)pgrp, sig, 0, 0), SYS_kill, -(long)pgrp, sig,
+			   0, 0);
 }
 
 API int sigqueue(pid_t pid, int sig, const union sigval value)
@@ -206,23 +245,22 @@ API int sigqueue(pid_t pid, int sig, const union sigval value)
 	memset(&info, 0, sizeof(info));
 	info.si_signo = sig;
 	info.si_code = SI_QUEUE;
-	info.si_pid = (pid_t)pgkg_raw(SYS_getpid, 0, 0, 0, 0);
+	info.si_pid = self_pid();
 	info.si_uid = getuid();
 	info.si_value = value;
-	return (int)answer(pid > 0 ? check("sigqueue", pid, sig, -1) : PGKG_PASS,
+	return (int)answer(judge(PGKG_SC_RT_SIGQUEUEINFO, pid, sig, (long)&info, 0),
 			   SYS_rt_sigqueueinfo, pid, sig, (long)&info, 0);
 }
 
 API int tgkill(pid_t tgid, pid_t tid, int sig)
 {
-	return (int)answer(tgid > 0 ? check("tgkill", tgid, sig, -1) : PGKG_PASS, SYS_tgkill,
-			   tgid, tid, sig, 0);
+	return (int)answer(judge(PGKG_SC_TGKILL, tgid, tid, sig, 0), SYS_tgkill, tgid, tid, sig, 0);
 }
 
 API int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags)
 {
-	return (int)answer(check_pidfd(pidfd, sig, flags), SYS_pidfd_send_signal, pidfd, sig,
-			   (long)info, flags);
+	return (int)answer(judge(PGKG_SC_PIDFD_SEND_SIGNAL, pidfd, sig, (long)info, flags),
+			   SYS_pidfd_send_signal, pidfd, sig, (long)info, flags);
 }
 
 /* ---- ptrace: attaching warns, fatal signals through ptrace are judged ---- */
@@ -231,12 +269,15 @@ static enum pgkg_verdict ptrace_slow_path(long request, pid_t pid, long data, pi
 {
 	struct pgkg_guard g = {.procroot = procroot, .ops = &lib_ops, .msg_fd = 2};
 	const char *log = setting("PGKILLGUARD_SYSLOG");
+	struct storage *st;
 	enum pgkg_verdict v;
 
-	g.ws = mmap(NULL, sizeof(*g.ws), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (g.ws == MAP_FAILED)
+	st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (st == MAP_FAILED)
 		return pgkg_ptrace_class(request, data) == PGKG_PTRACE_SIGNAL ? no_storage(SIGKILL)
 									      : PGKG_PASS;
+	g.ws = &st->ws;
+	g.priv = st;
 	g.syslog_path = log ? log : "/dev/log";
 	g.detach_on_ptrace_kill = true;
 	fill_caller(&g, self);
@@ -244,7 +285,7 @@ static enum pgkg_verdict ptrace_slow_path(long request, pid_t pid, long data, pi
 	/* gdb's kill waits for the death it asked for: let the tracee go instead. */
 	if (v == PGKG_DENY && request == PTRACE_KILL)
 		pgkg_raw(SYS_ptrace, PTRACE_DETACH, pid, 0, 0);
-	munmap(g.ws, sizeof(*g.ws));
+	munmap(st, sizeof(*st));
 	return v;
 }
 
@@ -254,7 +295,7 @@ static enum pgkg_verdict check_ptrace(long request, long pid, long data)
 	if (pgkg_ptrace_class(request, data) == PGKG_PTRACE_OTHER || pid <= 0 || pid > INT32_MAX)
 		return PGKG_PASS;
 
-	pid_t self = (pid_t)pgkg_raw(SYS_getpid, 0, 0, 0, 0);
+	pid_t self = self_pid();
 	int saved = errno;
 	enum pgkg_verdict v = PGKG_PASS;
 
@@ -290,35 +331,10 @@ API long ptrace(enum __ptrace_request request, ...)
 	return res;
 }
 
-/* Kill-family numbers reached through syscall(): decide, then answer. */
-static enum pgkg_verdict check_syscall(long nr, long a, long b, long c, long d, bool *handled)
-{
-	*handled = true;
-	switch (nr) {
-	case SYS_kill:
-		return check("kill", (pid_t)a, (int)b, -1);
-	case SYS_tkill:
-		return (pid_t)a > 0 ? check("tkill", (pid_t)a, (int)b, -1) : PGKG_PASS;
-	case SYS_tgkill:
-		return (pid_t)a > 0 ? check("tgkill", (pid_t)a, (int)c, -1) : PGKG_PASS;
-	case SYS_rt_sigqueueinfo:
-		return (pid_t)a > 0 ? check("rt_sigqueueinfo", (pid_t)a, (int)b, -1) : PGKG_PASS;
-	case SYS_rt_tgsigqueueinfo:
-		return (pid_t)a > 0 ? check("rt_tgsigqueueinfo", (pid_t)a, (int)c, -1) : PGKG_PASS;
-	case SYS_pidfd_send_signal:
-		return check_pidfd((int)a, (int)b, (unsigned)d);
-	case SYS_ptrace:
-		return check_ptrace(a, b, d);
-	default:
-		*handled = false;
-		return PGKG_PASS;
-	}
-}
-
 API long syscall(long nr, ...)
 {
 	long a, b, c, d, e, f;
-	bool handled;
+	enum pgkg_sysc sc = pgkg_sysc_from_nr(nr);
 	va_list ap;
 
 	/* Like libc's: six register-sized arguments, whatever the caller passed. */
@@ -330,8 +346,10 @@ API long syscall(long nr, ...)
 	e = va_arg(ap, long);
 	f = va_arg(ap, long);
 	va_end(ap);
-	enum pgkg_verdict v = check_syscall(nr, a, b, c, d, &handled);
-	if (!handled || v == PGKG_PASS)
+	enum pgkg_verdict v = sc == PGKG_SC_NONE ? PGKG_PASS : judge(sc, a, b, c, d);
+	if (nr == SYS_ptrace)
+		v = check_ptrace(a, b, d);
+	if (v == PGKG_PASS)
 		return pgkg_raw_errno(pgkg_raw6(nr, a, b, c, d, e, f));
 	return answer(v, nr, a, b, c, d);
 }

@@ -1,30 +1,41 @@
 /*
  * supervise.c - `pgkillguard exec`: the enforced front-end.
  *
- * The command runs under a seccomp filter that hands every kill-family
- * system call with a non-zero signal to this supervisor (user notification).
- * Static binaries, Go programs and raw system calls are caught too.
+ * The command runs under a seccomp filter (filter.c) that hands every
+ * kill-family system call with a non-zero signal, and every F_SETOWN-like
+ * call, to this supervisor (user notification).  Static binaries, Go
+ * programs and raw system calls are caught too.
  *
  * Rules:
  *  1. The child loads the filter, passes the listener fd over a socketpair
  *     and execs, calling nothing that could be notified in between.
- *  2. A call by pid that passes is answered CONTINUE: the kernel then does
- *     it with the caller's own credentials.  A pidfd call is never a blind
- *     CONTINUE (the fd could be swapped after we looked): we duplicate the
- *     fd, decide on our copy, check the caller's own right to signal, and
- *     make the call ourselves on that copy.
- *  3. The notification is checked to be still valid before any answer.
- *  4. Inside the session no process can install a seccomp listener of its
- *     own (EPERM): otherwise it could answer CONTINUE to its own kills.
- *  5. If the supervisor dies, the kernel fails every guarded call (ENOSYS)
+ *  2. The supervisor never acts with more privilege than the caller.  A call
+ *     by pid whose decision rests on its registers alone may be answered
+ *     CONTINUE: the kernel then acts with the caller's own credentials.
+ *     Anything that names its target through an fd or through memory is
+ *     never CONTINUE: the supervisor copies the fd (and the memory), decides
+ *     on its copy, and makes the call itself on a thread that has taken the
+ *     caller's exact credentials (actas.c), or refuses.
+ *  3. What cannot be read or verified (the caller's fd, its memory, its
+ *     credentials) is refused: EPERM, or EBADF/ESRCH where the kernel would
+ *     say so anyway.  Never CONTINUE.
+ *  4. The notification is checked to be still valid after reading the
+ *     caller and before any answer.
+ *  5. Started as root (the setuid login shell, or root's own `exec`), the
+ *     supervisor gives up uid 0 once the command is started and keeps only
+ *     CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH effective (actas.c).
+ *  6. Slow decisions run on a thread per notification, so one backend that
+ *     takes seconds to exit never delays the rest of the session.
+ *  7. If the supervisor dies, the kernel fails every guarded call (ENOSYS)
  *     and the command itself gets SIGKILL (parent-death signal).
- *  6. Signals from the session to the supervisor are refused; it is not
- *     dumpable, so the guarded user cannot ptrace it.
+ *  8. Signals from the session to the supervisor (any of its threads) are
+ *     refused; it is not dumpable, so the guarded user cannot ptrace it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -34,29 +45,26 @@
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "actas.h"
 #include "audit.h"
 #include "cli.h"
+#include "filter.h"
 #include "guard.h"
 #include "rawsys.h"
 #include "rewrite.h"
+#include "sigcall.h"
 #include "supervise.h"
 #include "util.h"
 
-#ifndef PIDFD_SIGNAL_PROCESS_GROUP
-#define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2)
-#endif
-#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
-#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
-#endif
 /* Linux 6.6: wake the supervisor on the caller's CPU, and the caller on ours. */
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, __u64)
@@ -65,107 +73,33 @@
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
+#define MAX_IN_FLIGHT 64
+
 static const char procroot[] = "/proc";
-
-/* Where the signal number sits, per guarded system call. */
-static const struct {
-	const char *name;
-	unsigned sig_arg;
-} guarded[] = {
-	{"kill", 1}, {"tkill", 1}, {"tgkill", 2},
-	{"rt_sigqueueinfo", 1}, {"rt_tgsigqueueinfo", 2}, {"pidfd_send_signal", 1},
-};
-
-/*
- * Signals by proxy: a file's owner (F_SETOWN and friends) receives SIGIO,
- * or the signal F_SETSIG chose, whenever I/O is possible on it.  Naming a
- * backend as the owner of an O_ASYNC pipe kills it as surely as kill -9
- * (SIGIO's default action is terminate: a crash-restart).  These calls are
- * notified, and refused when they name a PostgreSQL process.
- */
-static const struct {
-	const char *name;
-	unsigned long request;
-} owner_calls[] = {
-	{"fcntl", F_SETOWN}, {"fcntl", F_SETOWN_EX},
-	{"fcntl64", F_SETOWN}, {"fcntl64", F_SETOWN_EX},
-	{"ioctl", FIOSETOWN}, {"ioctl", SIOCSPGRP},
-};
-
-struct creds {
-	pid_t tgid;
-	uid_t uid, euid, suid;
-	int cap_kill;
-	pid_t session;
-};
 
 struct sup {
 	int listener;
 	pid_t child;
 	pid_t self;
 	struct pgkg_rewriter *rw;
-	struct pgkg_guard_ws *ws;
-	struct creds caller;	/* the process behind the current notification */
-	const char *policy_path;
-	uid_t policy_uid;
-	bool policy_loaded;
+	pthread_mutex_t rw_lock;	/* the rewriter's connection cache */
+	struct pgkg_policy *policy;	/* loaded once, read-only afterwards */
+	ino_t userns;			/* our user namespace */
+	pthread_mutex_t lock;		/* in_flight */
+	pthread_cond_t idle;
+	unsigned in_flight;
 };
 
-static struct sup *current;	/* for the guard callbacks */
+/* One notification being decided: the guard's private state (g.priv). */
+struct job {
+	struct sup *s;
+	struct seccomp_notif req;
+	struct pgkg_creds caller;
+	bool caller_cap_kill;
+	struct pgkg_guard_ws ws;
+};
 
-/* ---- the filter (runs in the child) ---- */
-
-static int add_rules(scmp_filter_ctx ctx)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]) && !r; i++) {
-		int nr = seccomp_syscall_resolve_name(guarded[i].name);
-		if (nr == __NR_SCMP_ERROR)
-			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
-				     /* datum_b given too: clang warns on a half-filled struct */
-				     SCMP_CMP32(guarded[i].sig_arg, SCMP_CMP_NE, 0, 0));
-	}
-	for (size_t i = 0; i < sizeof(owner_calls) / sizeof(owner_calls[0]) && !r; i++) {
-		int nr = seccomp_syscall_resolve_name(owner_calls[i].name);
-		if (nr == __NR_SCMP_ERROR)
-			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
-				     SCMP_CMP32(1, SCMP_CMP_EQ, owner_calls[i].request, 0));
-		if (r == -EDOM || r == -EINVAL)
-			r = 0;	/* fcntl64 exists on 32-bit ABIs only */
-	}
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(seccomp), 1,
-				     SCMP_A1_64(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-						SECCOMP_FILTER_FLAG_NEW_LISTENER));
-	return r;
-}
-
-/* A filter whose listener fd comes back in *fd; NULL and an error on failure. */
-static scmp_filter_ctx build_filter(bool nnp, const char **what)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	int r;
-
-	if (!ctx) {
-		*what = "seccomp_init";
-		return NULL;
-	}
-	/* 32-bit and x32 programs must not die on their first system call. */
-	if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
-		seccomp_arch_add(ctx, SCMP_ARCH_X86);
-		seccomp_arch_add(ctx, SCMP_ARCH_X32);
-	}
-	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, nnp)) < 0 || (r = add_rules(ctx)) < 0) {
-		*what = "building the seccomp filter";
-		seccomp_release(ctx);
-		errno = -r;
-		return NULL;
-	}
-	return ctx;
-}
+/* ---- the child ---- */
 
 static int send_fd(int sock, int fd)
 {
@@ -197,7 +131,7 @@ static void forward(int sig)
 	int saved = errno;
 
 	if (forward_to > 0)
-		kill(forward_to, sig);
+		pgkg_kill_with_cap(forward_to, sig);	/* the supervisor is no longer its uid */
 	errno = saved;
 }
 
@@ -211,10 +145,13 @@ static noreturn void child_main(int sock, char **cmd, const struct pgkg_exec_opt
 		signal(supervisor_ignores[i], SIG_DFL);
 	for (size_t i = 0; i < sizeof(supervisor_forwards) / sizeof(int); i++)
 		signal(supervisor_forwards[i], SIG_DFL);
-	if (!(ctx = build_filter(o->no_new_privs, &what)))
+	if (!(ctx = pgkg_filter_build(o->no_new_privs, &what)))
 		die_errno("%s", what);
 	if (seccomp_load(ctx) < 0)
-		die("cannot load the seccomp filter (kernel 5.5 or later is needed)");
+		die("cannot load the seccomp filter (%s)",
+		    errno == EPERM || errno == EACCES
+			? "refused: already inside a pgkillguard session, or no_new_privs is needed"
+			: "kernel 5.5 or later is needed");
 	if ((fd = seccomp_notify_fd(ctx)) < 0 || send_fd(sock, fd) < 0)
 		die("cannot hand the seccomp listener to the supervisor");
 	close(fd);
@@ -235,107 +172,142 @@ static noreturn void child_main(int sock, char **cmd, const struct pgkg_exec_opt
 
 /* ---- reading the caller ---- */
 
-/* The numbers after "Key:" in /proc/PID/status, up to n of them. */
-static int status_field_base(const char *status, const char *key, long long *v, int n, int base)
+static ino_t userns_of(const char *path)
 {
-	const char *p = strstr(status, key);
-	int got = 0;
+	struct stat st;
 
-	if (!p)
-		return 0;
-	p += strlen(key);
-	while (got < n) {
-		char *end;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\n' || !*p)
-			break;
-		v[got++] = strtoll(p, &end, base);
-		if (end == p)
-			break;
-		p = end;
-	}
-	return got;
-}
-
-static int status_field(const char *status, const char *key, long long *v, int n)
-{
-	return status_field_base(status, key, v, n, 10);
-}
-
-static int read_status(pid_t pid, char *buf, size_t cap)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "%s/%d/status", procroot, pid);
-	return pgkg_read_file(path, buf, cap) > 0 ? 0 : -ESRCH;
+	return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
 /* Credentials and identity of the thread that made the call. */
-static int read_caller(pid_t tid, struct creds *c, struct pgkg_guard *g)
+static int read_caller(struct job *j, struct pgkg_guard *g)
 {
-	char status[4096];
-	long long v[64];
+	struct pgkg_creds *c = &j->caller;
 	struct pgkg_procstat st;
-	int n;
+	char ns[64];
 
-	if (read_status(tid, status, sizeof(status)) < 0 || status_field(status, "\nTgid:", v, 1) != 1)
+	if (pgkg_read_creds(procroot, (pid_t)j->req.pid, c) < 0 ||
+	    pgkg_read_stat(procroot, c->tgid, &st) < 0)
 		return -ESRCH;
-	c->tgid = (pid_t)v[0];
-	if (status_field(status, "\nUid:", v, 4) != 4)
-		return -ESRCH;
-	c->uid = (uid_t)v[0], c->euid = (uid_t)v[1], c->suid = (uid_t)v[2];
-	c->cap_kill = status_field_base(status, "\nCapEff:", v, 1, 16) == 1 && (v[0] & (1LL << 5));
+	snprintf(ns, sizeof(ns), "%s/%d/ns/user", procroot, (int)j->req.pid);
+	j->caller_cap_kill = pgkg_creds_cap_kill(c, userns_of(ns) == j->s->userns);
 	g->caller.pid = c->tgid;
-	g->caller.uid = c->uid;
-	if (status_field(status, "\nGid:", v, 1) == 1)
-		g->caller.gid = (gid_t)v[0];
-	n = status_field(status, "\nGroups:", v, 64);
-	for (int i = 0; i < n; i++)
-		g->caller.groups[i] = (gid_t)v[i];
-	g->caller.ngroups = n;
-	if (pgkg_read_stat(procroot, c->tgid, &st) < 0)
-		return -ESRCH;
+	g->caller.uid = c->uid[0];
+	g->caller.gid = c->gid[0];
+	g->caller.ngroups = c->ngroups < 64 ? c->ngroups : 64;
+	memcpy(g->caller.groups, c->groups, (size_t)g->caller.ngroups * sizeof(gid_t));
 	memcpy(g->caller.comm, st.comm, sizeof(g->caller.comm));
 	g->caller_ppid = st.ppid;
 	g->caller_pgrp = st.pgrp;
-	c->session = st.session;
 	return 0;
+}
+
+/* The caller's memory at addr, len bytes; 0, -EFAULT, or -ESRCH when the
+ * notification ended meanwhile (the pid may name another process by now). */
+static int read_caller_mem(const struct job *j, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+
+	if (process_vm_readv(j->caller.tgid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -EFAULT;
+	return seccomp_notify_id_valid(j->s->listener, j->req.id) == 0 ? 0 : -ESRCH;
+}
+
+/* Our own copy of the caller's fd: the same open file; -errno on failure.
+ * The pidfd is the caller's only if the notification is still pending once
+ * it is open (the caller waits in the call: its pid cannot have been reused). */
+static int copy_caller_fd(const struct job *j, int fd)
+{
+	int pfd = pidfd_open(j->caller.tgid, 0), copy;
+
+	if (pfd < 0)
+		return -ESRCH;
+	if (seccomp_notify_id_valid(j->s->listener, j->req.id) != 0) {
+		close(pfd);
+		return -ESRCH;
+	}
+	copy = pidfd_getfd(pfd, fd, 0);
+	copy = copy < 0 ? -errno : copy;
+	close(pfd);
+	return copy;
 }
 
 /* ---- guard services ---- */
 
+static struct job *job_of(struct pgkg_guard *g)
+{
+	return g->priv;
+}
+
 /* The kernel's rule (kill_ok_by_cred): uid or euid of the caller equals the
- * uid or saved uid of the target, or CAP_KILL, or CONT within the session. */
+ * uid or saved uid of the target, or CAP_KILL.  (CONT within a session is
+ * not mirrored: such a call is judged as if it could reach the target.) */
 static int sup_can_signal(struct pgkg_guard *g, pid_t pid)
 {
-	const struct creds *c = &current->caller;
-	char status[4096];
-	long long v[4];
-	struct pgkg_procstat st;
+	const struct job *j = job_of(g);
+	struct pgkg_creds t;
 
-	if (read_status(pid, status, sizeof(status)) < 0 || status_field(status, "\nUid:", v, 4) != 4)
+	if (pgkg_read_creds(procroot, pid, &t) < 0)
 		return -ESRCH;
-	if (c->cap_kill || c->euid == (uid_t)v[0] || c->euid == (uid_t)v[2] ||
-	    c->uid == (uid_t)v[0] || c->uid == (uid_t)v[2])
+	if (j->caller_cap_kill || j->caller.uid[1] == t.uid[0] || j->caller.uid[1] == t.uid[2] ||
+	    j->caller.uid[0] == t.uid[0] || j->caller.uid[0] == t.uid[2])
 		return 0;
-	if (pgkg_read_stat(procroot, pid, &st) == 0 && st.session == c->session)
-		return 0;	/* SIGCONT is allowed within a session: close enough for a guard */
 	return -EPERM;
 }
 
+struct rewrite_args {
+	struct sup *s;
+	const struct pgkg_rw_req *req;
+	int pidfd;
+	struct pgkg_rw_rep *rep;
+};
+
+static int run_rewrite(void *p)
+{
+	struct rewrite_args *a = p;
+
+	pthread_mutex_lock(&a->s->rw_lock);
+	pgkg_rewriter_run(a->s->rw, a->req, a->pidfd, a->rep);
+	pthread_mutex_unlock(&a->s->rw_lock);
+	return 0;
+}
+
+/* The database step runs as the caller; a root caller as the cluster's
+ * owner instead (less than root), and never as root. */
 static void sup_rewrite(struct pgkg_guard *g, const struct pgkg_rw_req *req, int pidfd,
 			struct pgkg_rw_rep *rep)
 {
-	pgkg_rewriter_run(current->rw, req, pidfd, rep);
+	struct job *j = job_of(g);
+	struct rewrite_args a = {j->s, req, pidfd, rep};
+	struct pgkg_creds owner;
+	const struct pgkg_creds *who = &j->caller;
+	struct pgkg_procstat pm;
+
+	if (j->caller.uid[1] == 0) {
+		if (req->owner_uid == 0 || pgkg_read_stat(procroot, req->postmaster, &pm) < 0) {
+			rep->status = PGKG_RW_ERROR;
+			pgkg_strlcpy(rep->detail, "the cluster's owner is root or gone: "
+				     "pgkillguard never connects as root", sizeof(rep->detail));
+			return;
+		}
+		struct pgkg_creds pmc;
+		if (pgkg_read_creds(procroot, req->postmaster, &pmc) < 0) {
+			rep->status = PGKG_RW_ERROR;
+			return;
+		}
+		pgkg_creds_of_account(pmc.uid[1], pmc.gid[1], &owner);
+		who = &owner;
+	}
+	if (pgkg_act_as(who, false, run_rewrite, &a) < 0) {
+		rep->status = PGKG_RW_ERROR;
+		pgkg_strlcpy(rep->detail, "could not take the caller's credentials",
+			     sizeof(rep->detail));
+	}
 }
 
 static void sup_load_policy(struct pgkg_guard *g)
 {
-	if (current->policy_loaded)
-		return;
-	pgkg_guard_load_policy(&g->ws->policy, current->policy_path, current->policy_uid, NULL, NULL);
-	current->policy_loaded = true;
+	/* loaded once at start (pgkg_supervise); nothing to do per call */
 }
 
 static const struct pgkg_guard_ops sup_ops = {
@@ -344,133 +316,205 @@ static const struct pgkg_guard_ops sup_ops = {
 	.load_policy = sup_load_policy,
 };
 
-/* ---- one notification ---- */
-
-struct call_args {
-	const char *name;
-	bool owner;		/* an F_SETOWN-like call: pid is the new owner */
-	long pid;		/* target as passed (pid, tgid or resolved from the fd) */
-	int sig;
-	int fd;			/* pidfd_send_signal: our duplicate of the caller's fd */
-	bool is_pidfd;		/* ... a real pidfd (not a /proc/PID directory fd) */
-	unsigned flags;
-	uint64_t info;		/* pidfd_send_signal: caller's siginfo pointer */
-};
-
-/* Our own copy of the caller's fd, and the pid it names (0 if none). */
-static long dup_caller_fd(pid_t tgid, int fd, int *copy, bool *is_pidfd)
-{
-	int pfd = pidfd_open(tgid, 0);
-
-	*copy = pfd < 0 ? -1 : pidfd_getfd(pfd, fd, 0);
-	if (pfd >= 0)
-		close(pfd);
-	*is_pidfd = false;
-	return *copy < 0 ? 0 : pgkg_fd_target(procroot, *copy, is_pidfd);
-}
-
-/* The owner an F_SETOWN-like call names: a pid, or -PGID for a group.
- * F_SETOWN passes it in a register; F_SETOWN_EX and the ioctls through the
- * caller's memory, read here (a racing thread could change it afterwards:
- * see SECURITY.md). */
-static bool decode_owner(const char *name, const __u64 *x, struct call_args *a, pid_t tgid)
-{
-	struct f_owner_ex ex;
-	int v;
-	struct iovec local, remote = {(void *)(uintptr_t)x[2], 0};
-
-	a->owner = true;
-	a->name = name[0] == 'i' ? "ioctl(FIOSETOWN)" : "fcntl(F_SETOWN)";
-	if (name[0] == 'f' && (unsigned)x[1] == F_SETOWN) {
-		a->pid = (int)x[2];
-		return true;
-	}
-	if (name[0] == 'f') {
-		local = (struct iovec){&ex, sizeof(ex)};
-		remote.iov_len = sizeof(ex);
-		if (process_vm_readv(tgid, &local, 1, &remote, 1, 0) != sizeof(ex))
-			return false;	/* the kernel will answer EFAULT */
-		a->pid = ex.type == F_OWNER_PGRP ? -(long)ex.pid : ex.pid;
-		return true;
-	}
-	local = (struct iovec){&v, sizeof(v)};
-	remote.iov_len = sizeof(v);
-	if (process_vm_readv(tgid, &local, 1, &remote, 1, 0) != sizeof(v))
-		return false;
-	a->pid = v;
-	return true;
-}
-
-static bool decode(const struct seccomp_notif *req, struct call_args *a, pid_t tgid)
-{
-	char *name = seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
-	const __u64 *x = req->data.args;
-	bool ok = true;
-
-	memset(a, 0, sizeof(*a));
-	a->fd = -1;
-	if (!name)
-		return false;
-	if (!strcmp(name, "kill") || !strcmp(name, "tkill") || !strcmp(name, "rt_sigqueueinfo"))
-		a->name = !strcmp(name, "kill") ? "kill" : name[0] == 't' ? "tkill" : "rt_sigqueueinfo",
-		a->pid = (int)x[0], a->sig = (int)x[1];
-	else if (!strcmp(name, "tgkill") || !strcmp(name, "rt_tgsigqueueinfo"))
-		a->name = name[0] == 't' ? "tgkill" : "rt_tgsigqueueinfo",
-		a->pid = (int)x[0], a->sig = (int)x[2];
-	else if (!strcmp(name, "pidfd_send_signal"))
-		a->name = "pidfd_send_signal", a->sig = (int)x[1], a->info = x[2],
-		a->flags = (unsigned)x[3], a->pid = dup_caller_fd(tgid, (int)x[0], &a->fd, &a->is_pidfd);
-	else if (!strncmp(name, "fcntl", 5) || !strcmp(name, "ioctl"))
-		ok = decode_owner(name, x, a, tgid);
-	else
-		ok = false;
-	free(name);
-	return ok;
-}
-
-/* PASS for a pidfd call: do it ourselves on our copy, with the caller's rights. */
-static int emulate_pidfd(struct sup *s, const struct call_args *a, pid_t tgid)
-{
-	siginfo_t info, *ip = NULL;
-	struct iovec local = {&info, sizeof(info)}, remote = {(void *)(uintptr_t)a->info, sizeof(info)};
-
-	if (a->fd < 0)
-		return -EBADF;
-	if (a->pid > 0 && sup_can_signal(NULL, (pid_t)a->pid) < 0)
-		return -EPERM;
-	if (a->info) {
-		if (process_vm_readv(tgid, &local, 1, &remote, 1, 0) != sizeof(info))
-			return -EFAULT;
-		ip = &info;
-	}
-	/* raw: a preloaded libpgkillguard.so must not judge the call a second time */
-	long r = pgkg_raw(SYS_pidfd_send_signal, a->fd, a->sig, (long)ip, a->flags);
-	return r < 0 ? (int)r : 0;
-}
-
-static void fill_guard(struct sup *s, struct pgkg_guard *g)
+static void fill_guard(struct job *j, struct pgkg_guard *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->procroot = procroot;
 	g->ops = &sup_ops;
-	g->ws = s->ws;
+	g->ws = &j->ws;
+	g->policy = j->s->policy;
+	g->policy_loaded = true;
 	g->msg_fd = 2;
 	g->syslog_path = "/dev/log";
+	g->priv = j;
 	if (!getauxval(AT_SECURE) && getenv("PGKILLGUARD_SYSLOG") && *getenv("PGKILLGUARD_SYSLOG"))
 		g->syslog_path = getenv("PGKILLGUARD_SYSLOG");
 }
 
-static bool targets_supervisor(const struct sup *s, const struct call_args *a)
+/* ---- acting for the caller ---- */
+
+struct emulation {
+	const struct pgkg_sigcall *sc;
+	int fd;			/* our copy */
+	siginfo_t *info;	/* our copy, or NULL */
+	int owner;		/* OWNER calls: the owner as read */
+	struct f_owner_ex ex;
+};
+
+static int do_pidfd_send_signal(void *p)
 {
-	return a->pid == s->self;
+	const struct emulation *e = p;
+	/* raw: a preloaded libpgkillguard.so must not judge the call a second time */
+	long r = pgkg_raw(SYS_pidfd_send_signal, e->fd, e->sc->sig, (long)e->info, e->sc->flags);
+
+	return r < 0 ? (int)r : 0;
+}
+
+static int do_set_owner(void *p)
+{
+	struct emulation *e = p;
+	long r = e->sc->owner_arg == PGKG_OWNER_EX
+			 ? pgkg_raw(SYS_fcntl, e->fd, F_SETOWN_EX, (long)&e->ex, 0)
+			 : pgkg_raw(SYS_ioctl, e->fd,
+				    !strcmp(e->sc->how, "ioctl(SIOCSPGRP)") ? SIOCSPGRP : FIOSETOWN,
+				    (long)&e->owner, 0);
+
+	return r < 0 ? (int)r : 0;
+}
+
+/* Make the call ourselves, on our copies, with the caller's credentials. */
+static int act_for_caller(struct job *j, int (*fn)(void *), struct emulation *e)
+{
+	return pgkg_act_as(&j->caller, j->caller_cap_kill, fn, e);
+}
+
+/* ---- one notification ---- */
+
+static bool targets_supervisor(const struct sup *s, long pid)
+{
+	return pid == s->self || (pid > 0 && pgkg_actas_is_our_thread((pid_t)pid));
+}
+
+static enum pgkg_verdict refuse_supervisor(void)
+{
+	pgkg_say(2, "a signal to the pgkillguard supervisor of this session was refused; "
+		    "leave the session by ending its command");
+	return PGKG_DENY;
+}
+
+/* An owner call naming the supervisor, or a PostgreSQL process (guard.c). */
+static bool owner_refused(struct job *j, struct pgkg_guard *g, const struct pgkg_sigcall *sc,
+			  long owner)
+{
+	pid_t who = (pid_t)(owner < 0 ? -owner : owner);
+
+	if (owner != 0 && owner >= -INT32_MAX && targets_supervisor(j->s, who))
+		return refuse_supervisor() == PGKG_DENY;
+	return pgkg_guard_owner(g, sc->how, owner) == PGKG_DENY;
+}
+
+/* F_SETOWN-like: a register owner is judged and CONTINUEd (registers only);
+ * an owner in memory is read once and the call made on our copy. */
+static int handle_owner(struct job *j, struct pgkg_guard *g, const struct pgkg_sigcall *sc,
+			bool *cont)
+{
+	struct emulation e = {.sc = sc, .fd = -1};
+	long owner;
+	int r;
+
+	if (sc->owner_arg == PGKG_OWNER_REG) {
+		*cont = !owner_refused(j, g, sc, sc->pid);
+		return *cont ? 0 : -EPERM;
+	}
+	r = sc->owner_arg == PGKG_OWNER_EX ? read_caller_mem(j, sc->ptr, &e.ex, sizeof(e.ex))
+					   : read_caller_mem(j, sc->ptr, &e.owner, sizeof(e.owner));
+	if (r < 0)
+		return r;
+	owner = sc->owner_arg == PGKG_OWNER_EX ? pgkg_sigcall_owner_ex(e.ex.type, e.ex.pid) : e.owner;
+	if (owner_refused(j, g, sc, owner))
+		return -EPERM;
+	if ((e.fd = copy_caller_fd(j, (int)(uint32_t)j->req.data.args[0])) < 0)
+		return e.fd == -EBADF ? -EBADF : -EPERM;
+	r = act_for_caller(j, do_set_owner, &e);
+	close(e.fd);
+	return r;
+}
+
+/* pidfd_send_signal: copy the fd, resolve and judge it, then (unless the
+ * guard answered) make the call on our copy as the caller.  Never CONTINUE. */
+static int handle_fd(struct job *j, struct pgkg_guard *g, const struct pgkg_sigcall *sc)
+{
+	struct emulation e = {.sc = sc};
+	enum pgkg_fd_kind kind;
+	enum pgkg_verdict v;
+	siginfo_t info;
+	long pid;
+	int r;
+
+	if ((e.fd = copy_caller_fd(j, sc->fd)) < 0)
+		return e.fd == -EBADF ? -EBADF : -EPERM;	/* unreadable: refused */
+	pid = pgkg_fd_target(procroot, e.fd, &kind);
+	if (kind == PGKG_FD_PIDFD || kind == PGKG_FD_PROCDIR) {
+		struct pgkg_call call = pgkg_sigcall_fd_call(sc, pid, kind == PGKG_FD_PIDFD ? e.fd : -1);
+		v = targets_supervisor(j->s, call.pid < 0 ? -call.pid : call.pid) ? refuse_supervisor()
+										     : pgkg_guard_call(g, &call);
+	} else if (kind == PGKG_FD_UNVERIFIED) {
+		v = pgkg_guard_unverified_fd(g, sc->how, sc->fd, sc->sig);
+	} else {
+		v = PGKG_PASS;	/* not a process fd, or exited: the kernel will say so */
+	}
+	r = v == PGKG_DONE ? 0 : -EPERM;
+	if (v == PGKG_PASS) {
+		if (sc->ptr && read_caller_mem(j, sc->ptr, &info, sizeof(info)) < 0)
+			r = -EFAULT;
+		else {
+			e.info = sc->ptr ? &info : NULL;
+			r = act_for_caller(j, do_pidfd_send_signal, &e);
+		}
+	}
+	close(e.fd);
+	return r;
+}
+
+static int handle_pid(struct job *j, struct pgkg_guard *g, const struct pgkg_sigcall *sc,
+		      bool *cont)
+{
+	long who = sc->pid < -1 ? -sc->pid : sc->pid;
+	struct pgkg_call call = pgkg_sigcall_pid_call(sc);
+	enum pgkg_verdict v = targets_supervisor(j->s, who) ? refuse_supervisor()
+							    : pgkg_guard_call(g, &call);
+
+	*cont = v == PGKG_PASS;
+	return v == PGKG_DONE ? 0 : -EPERM;
+}
+
+static void decode(const struct seccomp_notif *req, struct pgkg_sigcall *sc)
+{
+	char *name = seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
+	uint64_t args[6];
+
+	for (int i = 0; i < 6; i++)
+		args[i] = req->data.args[i];
+	pgkg_sigcall_decode(pgkg_sysc_from_name(name), args, sc);
+	free(name);
+}
+
+/* Decide one call; fill resp (CONTINUE, 0, or an error). */
+static void handle(struct job *j, struct seccomp_notif_resp *resp)
+{
+	struct pgkg_guard g;
+	struct pgkg_sigcall sc;
+	bool cont = false;
+	int r;
+
+	resp->id = j->req.id;
+	resp->flags = 0;
+	resp->error = -EPERM;	/* unknown means no */
+	decode(&j->req, &sc);
+	if (sc.kind == PGKG_SIGCALL_NONE) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;	/* signal 0, not an owner call */
+		return;
+	}
+	fill_guard(j, &g);
+	if (read_caller(j, &g) < 0 || seccomp_notify_id_valid(j->s->listener, j->req.id) != 0)
+		return;		/* gone: nobody waits for the answer */
+	if (sc.kind == PGKG_SIGCALL_OWNER)
+		r = handle_owner(j, &g, &sc, &cont);
+	else if (sc.kind == PGKG_SIGCALL_FD)
+		r = handle_fd(j, &g, &sc);
+	else
+		r = handle_pid(j, &g, &sc, &cont);
+	if (cont)
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	resp->error = cont ? 0 : r;
 }
 
 /*
  * The common case first: a call by process id to a process that is not a
  * server (pgkg_guard_quick_pass: one read of /proc/PID/comm) is CONTINUE,
- * without reading the caller's status and stat or resolving the call's name
- * (~25 us less per guarded kill()).  Native calls whose first argument is a
- * process, not a thread: tkill, and other ABIs, take the full path.
+ * on the receiving thread, without reading the caller.  Native calls whose
+ * first argument is a process, not a thread: tkill, and other ABIs, take
+ * the full path.
  */
 static bool quick_pass(const struct sup *s, const struct seccomp_notif *req)
 {
@@ -482,89 +526,16 @@ static bool quick_pass(const struct sup *s, const struct seccomp_notif *req)
 		return false;
 	switch (req->data.nr) {
 	case SYS_kill: case SYS_rt_sigqueueinfo:
-		pid = (int)x[0], sig = (int)x[1];
+		pid = (int)(uint32_t)x[0], sig = (int)(uint32_t)x[1];
 		break;
 	case SYS_tgkill: case SYS_rt_tgsigqueueinfo:
-		pid = (int)x[0], sig = (int)x[2];
+		pid = (int)(uint32_t)x[0], sig = (int)(uint32_t)x[2];
 		break;
 	default:
 		return false;
 	}
-	return pid > 0 && pid != s->self && pgkg_guard_quick_pass(procroot, pid, sig, (pid_t)req->pid);
-}
-
-/* Would the kernel signal a PostgreSQL process for this owner?  Then refuse,
- * whatever the policy says: no rule can rewrite an I/O signal. */
-static bool owner_refused(struct sup *s, struct pgkg_guard *g, const struct call_args *a)
-{
-	struct pgkg_target *t = &s->ws->target;
-	pid_t who = (pid_t)(a->pid < 0 ? -a->pid : a->pid);
-	char line[600];
-	struct pgkg_buf b;
-
-	if (a->pid == 0 || who == s->caller.tgid || a->pid < -INT32_MAX)
-		return false;
-	if (who == s->self)
-		return true;
-	if (pgkg_classify(procroot, who, t) < 0 || t->kind == PGKG_KIND_NONE ||
-	    pgkg_guard_same_cluster(g, &t->st))
-		return false;
-	pgkg_buf_init(&b, line, sizeof(line));
-	pgkg_buf_puts(&b, a->name);
-	pgkg_buf_puts(&b, " naming ");
-	pgkg_buf_putl(&b, a->pid);
-	pgkg_buf_puts(&b, " (");
-	pgkg_describe_target(&b, t);
-	pgkg_buf_puts(&b, ") refused: the kernel would send it SIGIO, which crashes PostgreSQL "
-			  "like kill -9; use pg_terminate_backend()");
-	pgkg_say(2, line);
-	pgkg_syslog(g->syslog_path, LOG_WARNING, s->caller.tgid, line);
-	return true;
-}
-
-/* Decide one call; fill resp (CONTINUE, 0, or an error). */
-static void handle(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
-{
-	struct pgkg_guard g;
-	struct call_args a;
-	enum pgkg_verdict v;
-
-	resp->id = req->id;
-	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	if (quick_pass(s, req))
-		return;
-	fill_guard(s, &g);
-	if (read_caller(req->pid, &s->caller, &g) < 0 || !decode(req, &a, s->caller.tgid))
-		return;		/* caller gone or not a guarded call: nothing to protect */
-	if (a.owner) {
-		if (owner_refused(s, &g, &a))
-			resp->flags = 0, resp->error = -EPERM;
-		return;
-	}
-	if (targets_supervisor(s, &a)) {
-		pgkg_say(2, "a signal to the pgkillguard supervisor of this session was refused; "
-			    "leave the session by ending its command");
-		v = PGKG_DENY;
-	} else {
-		struct pgkg_call call = {.how = a.name, .pid = a.pid, .sig = a.sig, .pidfd = -1};
-		if (a.flags & PIDFD_SIGNAL_PROCESS_GROUP) {
-			struct pgkg_procstat st;
-			call.pid = pgkg_read_stat(procroot, (pid_t)a.pid, &st) == 0 ? -(long)st.pgrp : 0;
-		}
-		if (a.is_pidfd && call.pid > 0)
-			call.pidfd = a.fd;	/* pins the target for the rewrite */
-		v = call.pid == 0 && a.fd >= 0 ? PGKG_PASS : pgkg_guard_call(&g, &call);
-	}
-	if (v == PGKG_PASS && a.fd >= 0) {
-		int r = emulate_pidfd(s, &a, s->caller.tgid);
-		resp->flags = 0;
-		resp->error = r;
-	} else if (v != PGKG_PASS) {
-		resp->flags = 0;
-		resp->error = v == PGKG_DENY ? -EPERM : 0;
-	}
-	if (a.fd >= 0)
-		close(a.fd);
+	return pid > 0 && !targets_supervisor(s, pid) &&
+	       pgkg_guard_quick_pass(procroot, pid, sig, (pid_t)req->pid);
 }
 
 /* ---- the supervisor ---- */
@@ -592,15 +563,91 @@ static int recv_fd(int sock)
 	return fd;
 }
 
+static void respond(struct sup *s, struct seccomp_notif_resp *resp)
+{
+	if (seccomp_notify_id_valid(s->listener, resp->id) == 0)
+		seccomp_notify_respond(s->listener, resp);
+}
+
+static void run_job(struct job *j)
+{
+	struct seccomp_notif_resp resp;
+
+	memset(&resp, 0, sizeof(resp));
+	handle(j, &resp);
+	respond(j->s, &resp);
+}
+
+static void *job_thread(void *p)
+{
+	struct job *j = p;
+	struct sup *s = j->s;
+	int slot = pgkg_actas_register((pid_t)pgkg_raw(SYS_gettid, 0, 0, 0, 0));
+
+	run_job(j);
+	pgkg_actas_unregister(slot);
+	free(j);
+	pthread_mutex_lock(&s->lock);
+	if (--s->in_flight == 0)
+		pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* A thread for the notification, or the receiving thread itself when too
+ * many are in flight or none can be started. */
+static void dispatch(struct sup *s, const struct seccomp_notif *req)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t t;
+	bool started = false;
+
+	if (!j) {
+		struct seccomp_notif_resp resp = {.id = req->id, .error = -EPERM};
+		respond(s, &resp);	/* no memory to decide: refused */
+		return;
+	}
+	j->s = s;
+	memcpy(&j->req, req, sizeof(*req));
+	pthread_mutex_lock(&s->lock);
+	if (s->in_flight < MAX_IN_FLIGHT) {
+		s->in_flight++;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&t, &attr, job_thread, j) == 0;
+		pthread_attr_destroy(&attr);
+		if (!started)
+			s->in_flight--;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!started) {
+		run_job(j);
+		free(j);
+	}
+}
+
 static void serve_one(struct sup *s, struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
 	memset(req, 0, sizeof(*req));
 	if (seccomp_notify_receive(s->listener, req) < 0)
 		return;		/* the caller was interrupted: it will call again */
-	memset(resp, 0, sizeof(*resp));
-	handle(s, req, resp);
-	if (seccomp_notify_id_valid(s->listener, req->id) == 0)
-		seccomp_notify_respond(s->listener, resp);
+	if (quick_pass(s, req)) {
+		memset(resp, 0, sizeof(*resp));
+		resp->id = req->id;
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		respond(s, resp);
+		return;
+	}
+	dispatch(s, req);
+}
+
+static void wait_idle(struct sup *s)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->in_flight)
+		pthread_cond_wait(&s->idle, &s->lock);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Serve until the command exits; returns its wait status. */
@@ -627,6 +674,7 @@ static int serve(struct sup *s)
 	}
 	seccomp_notify_free(req, resp);
 	close(child_fd);
+	wait_idle(s);	/* every notification taken is answered before we go on */
 	return status;
 }
 
@@ -658,6 +706,7 @@ static void serve_leftovers(struct sup *s)
 		else if (p.revents & (POLLHUP | POLLERR))
 			break;
 	}
+	wait_idle(s);
 	_exit(0);
 }
 
@@ -674,14 +723,34 @@ static int exit_like(int status)
 	return 1;
 }
 
+static void ignore_report(void *ctx, const char *file, int line, const char *msg)
+{
+}
+
+/* Everything that needs root happens before this; then root is left. */
+static void lose_root(void)
+{
+	int r;
+
+	if (geteuid() != 0)
+		return;
+	if ((r = pgkg_drop_privileges()) < 0) {
+		errno = -r;
+		die_errno("cannot give up root in the supervisor");
+	}
+}
+
 int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 {
-	static struct pgkg_guard_ws ws;
-	/* setuid (login-shell wrapper): only a root-owned policy is trusted */
-	struct sup s = {.ws = &ws, .policy_path = o->policy_path,
-			.policy_uid = getauxval(AT_SECURE) ? 0 : getuid()};
+	static struct pgkg_policy policy;
+	struct sup s = {.policy = &policy, .rw_lock = PTHREAD_MUTEX_INITIALIZER,
+			.lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
 	int sv[2], status;
 
+	/* setuid (login-shell wrapper): only a root-owned policy is trusted */
+	pgkg_guard_load_policy(&policy, o->policy_path, getauxval(AT_SECURE) ? 0 : getuid(),
+			       ignore_report, NULL);
+	s.userns = userns_of("/proc/self/ns/user");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		die_errno("socketpair");
 	for (size_t i = 0; i < sizeof(supervisor_ignores) / sizeof(int); i++)
@@ -713,8 +782,7 @@ int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 	close(sv[0]);
 	if (!(s.rw = pgkg_rewriter_new(procroot)))
 		die("out of memory");
-	current = &s;
-	sup_load_policy(&(struct pgkg_guard){.ws = &ws});
+	lose_root();
 	status = serve(&s);
 	serve_leftovers(&s);
 	pgkg_rewriter_free(s.rw);

@@ -96,7 +96,17 @@ run_capture() {
 # Lines of stderr that pgkillguard wrote.
 guard_lines() { printf '%s\n' "$ERR_TEXT" | grep -c '^pgkillguard: ' || true; }
 
-audit_lines() { grep -E -- "$1" "$G_SYSLOG_OUT" || true; }
+# audit_lines PATTERN : the syslog lines matching PATTERN.  The sink writes
+# what it receives a moment later: a line that is not there yet is waited
+# for, up to 2 s (absence checks pay that once).
+audit_lines() {
+	local left=40
+	while ! grep -qE -- "$1" "$G_SYSLOG_OUT" && [ "$left" -gt 0 ]; do
+		sleep 0.05
+		left=$((left - 1))
+	done
+	grep -E -- "$1" "$G_SYSLOG_OUT" || true
+}
 
 # wait_state PID STATE MS : wait until PID's state letter is STATE.
 proc_state() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; echo "${s%% *}"; }

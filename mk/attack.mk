@@ -1,0 +1,13 @@
+# The attacker programs of the enforced guard (tests/attack/, issue 9):
+# built for `make check`, driven by tests/integration/72-attacks.sh.
+
+$(B)/tests/attack: tests/attack/attack.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS) -lpthread
+
+# The supervisor's own credentials after it gives up root: the real
+# pgkg_drop_privileges() and pgkg_act_as(), then attempts on root's processes.
+$(B)/tests/dropcheck: tests/attack/dropcheck.c $(B)/shim/actas.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< $(B)/shim/actas.o $(CORE_OBJ) $(LDFLAGS) -lpthread
+
