@@ -44,7 +44,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 # that may be installed setuid root, so it carries no other subcommand.
 SUP_SRC  := shim/die.c shim/rewrite.c shim/pgwire.c shim/supervise.c shim/filter.c shim/actas.c shim/shell.c
 SUP_OBJ  := $(SUP_SRC:%.c=$(B)/%.o)
-CLI_SRC  := shim/cli.c shim/explain.c shim/helper.c shim/enable.c
+CLI_SRC  := shim/cli.c shim/explain.c shim/helper.c shim/enable.c shim/forcekill.c
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o) $(SUP_OBJ)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))

@@ -199,7 +199,7 @@ static bool list_matches(const struct pgkg_policy *p, pgkg_str list, item_fn fn,
 static bool rule_matches(const struct pgkg_policy *p, const struct pgkg_rule *r,
 			 const struct pgkg_caller *c, enum pgkg_kind kind, int sig)
 {
-	return (r->signals & PGKG_SIGBIT(sig)) && (r->kinds & PGKG_KIND_BIT(kind)) &&
+	return r->scope == PGKG_SCOPE_SIGNAL && (r->signals & PGKG_SIGBIT(sig)) && (r->kinds & PGKG_KIND_BIT(kind)) &&
 	       list_matches(p, r->programs, program_item_matches, c) &&
 	       list_matches(p, r->users, user_item_matches, c);
 }
@@ -239,6 +239,32 @@ void pgkg_decide(const struct pgkg_policy *p, const struct pgkg_caller *caller,
 			out->timeout_ms = r->timeout_ms;
 		out->route = r->route;
 		out->report_only = p->mode == PGKG_MODE_REPORT && r->action != PGKG_ALLOW;
+		return;
+	}
+}
+
+void pgkg_decide_scope(const struct pgkg_policy *p, const struct pgkg_caller *caller,
+		       const struct pgkg_target *target, enum pgkg_scope scope,
+		       struct pgkg_decision *out)
+{
+	enum pgkg_kind kind = target->kind;
+
+	memset(out, 0, sizeof(*out));
+	out->action = scope == PGKG_SCOPE_FORCE_KILL ? PGKG_BLOCK : PGKG_ALLOW;
+	if (kind == PGKG_KIND_NONE || (unsigned)kind >= PGKG_KIND__COUNT)
+		return;
+	if (p->broken) {
+		out->policy_broken = true;
+		return;
+	}
+	for (unsigned i = 0; i < p->nrules && i < PGKG_MAX_RULES; i++) {
+		const struct pgkg_rule *r = &p->rules[i];
+		if (r->scope != scope || !(r->kinds & PGKG_KIND_BIT(kind)) ||
+		    !list_matches(p, r->programs, program_item_matches, caller) ||
+		    !list_matches(p, r->users, user_item_matches, caller))
+			continue;
+		out->rule = r;
+		out->action = r->action;
 		return;
 	}
 }

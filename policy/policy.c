@@ -37,6 +37,14 @@
  * ACTION        allow | block | terminate | cancel.  terminate and cancel
  *               (pg_terminate_backend / pg_cancel_backend) only for kinds in
  *               the `backend` set.
+ * Two more rule shapes put a word in the SIGNALS column (allow or block only,
+ * options user=, program=, message=):
+ *   force-kill KINDS allow|block   who may run `pgkillguard force-kill` on
+ *                 which kinds (no matching rule: refused);
+ *   ptrace KINDS allow|block       who may attach a debugger or tracer
+ *                 (ptrace ATTACH/SEIZE) to which kinds (no matching rule:
+ *                 allowed, with a warning).  A ptrace request that injects
+ *                 a fatal signal is decided like kill() of that signal.
  * Options (each at most once; empty values are errors):
  *   user=LIST      the caller's real uid is one of: NAME, UID, or is in
  *                  group @NAME or @GID (its gid or supplementary groups).
@@ -757,10 +765,22 @@ static void too_few_fields(struct parse *c, const struct src *s, const struct wo
 	pgkg_sigset set;
 	const char *why;
 
-	if (pgkg_signals_parse(w->s, w->n, &set, &why) < 0 && !why && w->n)
+	if (word_is(w, "force-kill") || word_is(w, "ptrace"))
+		errw(c, s, "expected ", w, " TARGET-KINDS allow|block [key=value ...]");
+	else if (pgkg_signals_parse(w->s, w->n, &set, &why) < 0 && !why && w->n)
 		errw(c, s, "unknown keyword ", w, "");
 	else
 		err(c, s, "expected SIGNALS TARGET-KINDS ACTION [key=value ...]");
+}
+
+/* "force-kill" and "ptrace" in the SIGNALS column make a rule of that scope. */
+static enum pgkg_scope scope_of(const struct word *w)
+{
+	if (word_is(w, "force-kill"))
+		return PGKG_SCOPE_FORCE_KILL;
+	if (word_is(w, "ptrace"))
+		return PGKG_SCOPE_PTRACE;
+	return PGKG_SCOPE_SIGNAL;
 }
 
 /* Out of line: keeps its frame off the stack while includes recurse. */
@@ -780,9 +800,15 @@ static __attribute__((noinline)) void parse_rule(struct parse *c, struct src *s,
 	}
 	memset(&r, 0, sizeof(r));
 	r.timeout_ms = PGKG_DEFAULT_TIMEOUT_MS;
-	r.signals = parse_signals(c, s, &w[0]);
+	r.scope = scope_of(&w[0]);
+	if (r.scope == PGKG_SCOPE_SIGNAL)
+		r.signals = parse_signals(c, s, &w[0]);
 	r.kinds = parse_kinds(c, s, &w[1]);
 	action_ok = parse_action(c, s, &w[2], &a);
+	if (action_ok && r.scope != PGKG_SCOPE_SIGNAL && a != PGKG_ALLOW && a != PGKG_BLOCK) {
+		errw(c, s, "", &w[0], " rules take allow or block");
+		action_ok = false;
+	}
 	if (action_ok && is_rewrite(a))
 		check_kinds_for(c, s, &w[1], a);
 	for (int i = 3; i < nw; i++)

@@ -67,8 +67,16 @@ const char *pgkg_route_name(enum pgkg_route r);
 /* An offset into pgkg_policy.pool; 0 means "not set" (pool[0] is '\0'). */
 typedef uint32_t pgkg_str;
 
+/* What a rule is about: a signal (the usual), the force-kill command, or ptrace. */
+enum pgkg_scope {
+	PGKG_SCOPE_SIGNAL = 0,	/* SIGNALS KINDS ACTION ... */
+	PGKG_SCOPE_FORCE_KILL,	/* force-kill KINDS allow|block ... (no rule: refused) */
+	PGKG_SCOPE_PTRACE,	/* ptrace KINDS allow|block ...: attaching (no rule: allowed) */
+};
+
 struct pgkg_rule {
-	pgkg_sigset signals;
+	pgkg_sigset signals;	/* 0 for force-kill and ptrace rules */
+	uint8_t scope;		/* enum pgkg_scope */
 	uint32_t kinds;		/* PGKG_KIND_BIT() set */
 	enum pgkg_action action;
 	uint32_t timeout_ms;	/* wait for the exit; default PGKG_DEFAULT_TIMEOUT_MS */
@@ -153,6 +161,16 @@ struct pgkg_decision {
  */
 void pgkg_decide(const struct pgkg_policy *p, const struct pgkg_caller *caller,
 		 const struct pgkg_target *target, int sig, struct pgkg_decision *out);
+
+/*
+ * The same for the force-kill command and for ptrace attaching: the first
+ * rule of that scope whose kinds and user=/program= match.  No such rule:
+ * force-kill is BLOCK, ptrace ALLOW.  A broken policy: BLOCK for force-kill,
+ * ALLOW for ptrace (attaching sends no signal).
+ */
+void pgkg_decide_scope(const struct pgkg_policy *p, const struct pgkg_caller *caller,
+		       const struct pgkg_target *target, enum pgkg_scope scope,
+		       struct pgkg_decision *out);
 
 /* For tests: read accounts for user= from these files instead of /etc/passwd
  * and /etc/group (NULL restores the default).  Not thread-safe. */

@@ -19,9 +19,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -749,3 +751,84 @@ long pgkg_fd_target(const char *procroot, int fd, enum pgkg_fd_kind *kind)
 	return procdir_pid(procroot, fd, kind);
 }
 
+/* ---- why a process does not go away (stuck backends, issue 12) ---- */
+
+int pgkg_read_tracer(const char *procroot, pid_t pid, pid_t *tracer)
+{
+	char path[PGKG_PATH_MAX], buf[STATUS_MAX];
+	const char *p = buf, *l;
+	long long v;
+	size_t n;
+	ssize_t len;
+
+	*tracer = 0;
+	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "status"))
+		return -ENAMETOOLONG;
+	len = pgkg_read_file(path, buf, sizeof(buf));
+	if (len < 0)
+		return gone_or(len);
+	while (next_line(&p, buf + len, &l, &n)) {
+		if (n > 10 && memcmp(l, "TracerPid:", 10) == 0) {
+			if (pgkg_parse_ll(l + 11, n - 11, 0, INT_MAX, &v) < 0)
+				return -EINVAL;
+			*tracer = (pid_t)v;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+ssize_t pgkg_read_wchan(const char *procroot, pid_t pid, char *buf, size_t cap)
+{
+	char path[PGKG_PATH_MAX];
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "wchan"))
+		return -ENAMETOOLONG;
+	n = pgkg_read_file(path, buf, cap);
+	if (n < 0)
+		return gone_or(n);
+	if (n == 1 && buf[0] == '0')
+		buf[0] = '\0', n = 0;	/* not waiting: the kernel says "0" */
+	return n;
+}
+
+/* A child of pm that is a session: a client backend or a walsender. */
+static NOINLINE bool is_session_of(const char *procroot, pid_t pid, pid_t pm)
+{
+	struct pgkg_procstat st;
+	struct pgkg_title ti;
+	char title[TITLE_MAX];
+	ssize_t n;
+
+	if (read_stat_only(procroot, pid, &st) < 0 || st.ppid != pm || st.state == 'Z' ||
+	    !pgkg_is_server_name(st.comm))
+		return false;
+	n = pgkg_read_title(procroot, pid, title, sizeof(title));
+	if (n <= 0)
+		return false;
+	pgkg_title_parse(title, (size_t)n, &ti);
+	return ti.kind == PGKG_KIND_CLIENT_BACKEND || ti.kind == PGKG_KIND_WALSENDER;
+}
+
+int pgkg_count_sessions(const char *procroot, pid_t postmaster, pid_t except)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int fd = open(procroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC), count = 0;
+	struct pgkg_dirwalk w;
+	const char *name;
+
+	if (fd < 0)
+		return -errno;
+	pgkg_dirwalk_init(&w, fd, buf, sizeof(buf));
+	while ((name = pgkg_dirwalk_next(&w))) {
+		long long pid;
+		if (pgkg_parse_ll(name, strlen(name), 1, INT_MAX, &pid) < 0 || pid == except)
+			continue;
+		if (is_session_of(procroot, (pid_t)pid, postmaster))
+			count++;
+	}
+	close(fd);
+	return count;
+}

@@ -132,4 +132,14 @@ enum pgkg_fd_kind {
  */
 long pgkg_fd_target(const char *procroot, int fd, enum pgkg_fd_kind *kind);
 
+/* ---- why a process does not go away ---- */
+
+/* TracerPid: of <procroot>/<pid>/status (0: not traced). */
+int pgkg_read_tracer(const char *procroot, pid_t pid, pid_t *tracer);
+/* <procroot>/<pid>/wchan ("" when not waiting in the kernel); length or -errno. */
+ssize_t pgkg_read_wchan(const char *procroot, pid_t pid, char *buf, size_t cap);
+/* How many sessions (client backends and walsenders) the postmaster has,
+ * not counting pid `except`: what a crash-restart drops.  -errno on failure. */
+int pgkg_count_sessions(const char *procroot, pid_t postmaster, pid_t except);
+
 #endif

@@ -160,7 +160,7 @@ void pgkg_put_tty(struct pgkg_buf *b, const char *procroot, pid_t pid)
 
 void pgkg_say(int fd, const char *text)
 {
-	char line[1024];
+	char line[2048];
 	struct pgkg_buf b;
 	ssize_t r;
 

@@ -35,6 +35,13 @@ static const char usage[] =
 	"        Start the account's real shell (" PGKG_SYSCONFDIR "/pgkillguard/login-shell,\n"
 	"        default /bin/bash) under the enforced guard.  For guarded accounts,\n"
 	"        set the login shell to pgkillguard-shell (see README.md).\n"
+	"  force-kill [-s SIG] [--yes] [--policy FILE] PID\n"
+	"        Break-glass: send SIG (default KILL) to a PostgreSQL process with\n"
+	"        your own credentials, past the guard.  Only when a policy rule\n"
+	"        `force-kill KINDS allow user=...` allows it for you.  Shows the\n"
+	"        blast radius (crash-restart, sessions dropped) first, asks for yes\n"
+	"        on the terminal (--yes for scripts; no terminal and no --yes:\n"
+	"        refused), audits at alert severity.  Exit 0 sent, 1 refused.\n"
 	"  check [FILE]\n"
 	"        Validate a policy file (default " PGKG_POLICY_PATH ").\n"
 	"        Prints FILE:LINE: message for every error; exit 0 valid, 1 not.\n"
@@ -63,6 +70,7 @@ static const struct {
 } commands[] = {
 	{"explain", pgkg_cmd_explain},
 	{"check", pgkg_cmd_check},
+	{"force-kill", pgkg_cmd_force_kill},
 	{"exec", pgkg_cmd_exec},
 	{"shell", pgkg_login_shell},
 	{"enable", pgkg_cmd_enable},

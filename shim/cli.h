@@ -14,6 +14,7 @@ void warnx(const char *fmt, ...) PGKG_PRINTF(1, 2);
 
 int pgkg_cmd_explain(int argc, char **argv);
 int pgkg_cmd_check(int argc, char **argv);
+int pgkg_cmd_force_kill(int argc, char **argv);
 int pgkg_helper_main(int argc, char **argv);
 int pgkg_login_shell(int argc, char **argv);
 

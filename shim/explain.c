@@ -120,6 +120,24 @@ static void print_decision(const struct explain_opts *o, const struct pgkg_targe
 	putchar('\n');
 }
 
+/* force-kill and ptrace attach: "  force-kill -> allow  [FILE:LINE]" */
+static void print_scope(const struct explain_opts *o, const struct pgkg_target *t,
+			enum pgkg_scope scope, const char *what)
+{
+	struct pgkg_decision d;
+
+	pgkg_decide_scope(&policy, &o->caller, t, scope, &d);
+	printf("  %s -> %s", what, pgkg_action_name(d.action));
+	if (d.policy_broken)
+		printf("  [policy broken]\n");
+	else if (d.rule)
+		printf("  [%s:%d]\n", pgkg_policy_str(&policy, d.rule->file), d.rule->line);
+	else if (scope == PGKG_SCOPE_FORCE_KILL)
+		printf("  [no force-kill rule matches: refused]\n");
+	else
+		printf("  [no ptrace rule matches: allowed, with a warning]\n");
+}
+
 static void print_cluster(const struct pgkg_cluster *c)
 {
 	struct passwd *pw = getpwuid(c->owner);
@@ -177,6 +195,8 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 	}
 	for (size_t i = 0; i < sizeof(overview_signals) / sizeof(overview_signals[0]); i++)
 		print_decision(o, &target, overview_signals[i], true);
+	print_scope(o, &target, PGKG_SCOPE_FORCE_KILL, "force-kill");
+	print_scope(o, &target, PGKG_SCOPE_PTRACE, "ptrace attach");
 	return 0;
 }
 

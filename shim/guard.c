@@ -17,7 +17,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
@@ -31,12 +33,15 @@
 #endif
 
 #define MAX_LISTED 6
+#define NO_PRICE (-1)		/* outcome.dropped: no fatal signal goes out */
+#define PRICE_UNCOUNTED (-2)	/* a fatal signal goes out; sessions not countable */
 
 struct outcome {
 	const char *action;	/* audit: allow/block/terminate/cancel */
 	const char *result;	/* audit: ok, blocked, failed, timeout, report */
 	int severity;
 	uint32_t latency_ms;
+	int dropped;		/* >= 0: a real fatal signal; sessions it drops (audit) */
 };
 
 bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self)
@@ -133,6 +138,13 @@ static void audit_route(struct pgkg_guard *g, const struct pgkg_call *c,
 		pgkg_buf_puts(&b, " server_pid=");
 		pgkg_buf_putl(&b, t->ns_pid);
 	}
+	if (o->dropped >= 0 || o->dropped == PRICE_UNCOUNTED) {
+		pgkg_buf_puts(&b, " price=crash-restart sessions_dropped=");
+		if (o->dropped >= 0)
+			pgkg_buf_putl(&b, o->dropped);
+		else
+			pgkg_buf_puts(&b, "all");
+	}
 	pgkg_syslog(g->syslog_path, o->severity, g->caller.pid, g->ws->audit);
 }
 
@@ -171,7 +183,7 @@ static enum pgkg_verdict say_blocked(struct pgkg_guard *g, const struct pgkg_cal
 				     const struct pgkg_target *t, const struct pgkg_decision *d)
 {
 	const struct pgkg_policy *p = g->policy;
-	struct outcome o = {"block", "blocked", LOG_WARNING, 0};
+	struct outcome o = {"block", "blocked", LOG_WARNING, 0, NO_PRICE};
 	struct pgkg_buf b;
 
 	begin_line(g, &b, c, t);
@@ -211,7 +223,7 @@ static const char *rewrite_words(const struct pgkg_target *t, const struct pgkg_
 static enum pgkg_verdict say_report(struct pgkg_guard *g, const struct pgkg_call *c,
 				    const struct pgkg_target *t, const struct pgkg_decision *d)
 {
-	struct outcome o = {pgkg_action_name(d->action), "report-only", LOG_NOTICE, 0};
+	struct outcome o = {pgkg_action_name(d->action), "report-only", LOG_NOTICE, 0, NO_PRICE};
 	struct pgkg_buf b;
 
 	begin_line(g, &b, c, t);
@@ -220,6 +232,11 @@ static enum pgkg_verdict say_report(struct pgkg_guard *g, const struct pgkg_call
 	pgkg_buf_puts(&b, " (");
 	put_rule_where(&b, g->policy, d->rule);
 	pgkg_buf_putc(&b, ')');
+	if (pgkg_guard_crashes_cluster(t, c->sig)) {
+		pgkg_buf_puts(&b, "; letting it through now: ");
+		o.dropped = pgkg_guard_put_price(&b, g->procroot, t);
+		o.severity = LOG_ALERT;
+	}
 	pgkg_say(g->msg_fd, g->ws->line);
 	audit(g, c, t, &o);
 	return PGKG_PASS;
@@ -269,6 +286,181 @@ static const char *status_word(int status)
 	case PGKG_RW_TIMEOUT: return "timeout";
 	default: return "error";
 	}
+}
+
+/* ---- the price of a real kill, and why a target outlives SIGTERM (issue 12) ---- */
+
+bool pgkg_guard_crashes_cluster(const struct pgkg_target *t, int sig)
+{
+	if (sig < 1 || sig > 64 || !(pgkg_sigset_fatal() & PGKG_SIGBIT(sig)))
+		return false;
+	if (pgkg_streq(t->cluster.pf.status, "stopping"))
+		return false;	/* a postmaster shutting down does not restart */
+	return t->kind != PGKG_KIND_NONE && t->kind != PGKG_KIND_POSTMASTER &&
+	       t->kind != PGKG_KIND_LOGGER && t->kind != PGKG_KIND_STATS_COLLECTOR;
+}
+
+int pgkg_guard_put_price(struct pgkg_buf *b, const char *procroot, const struct pgkg_target *t)
+{
+	int n = t->cluster.postmaster > 0
+			? pgkg_count_sessions(procroot, t->cluster.postmaster, t->pid)
+			: -1;
+
+	pgkg_buf_puts(b, "the postmaster will crash-restart the cluster: ");
+	if (n >= 0) {
+		pgkg_buf_putl(b, n);
+		pgkg_buf_puts(b, n == 1 ? " other session is" : " other sessions are");
+	} else {
+		pgkg_buf_puts(b, "every other session is");
+	}
+	pgkg_buf_puts(b, " dropped, and crash recovery replays the WAL written since the last "
+			 "checkpoint before anyone can connect again");
+	return n >= 0 ? n : PRICE_UNCOUNTED;
+}
+
+/* "08:01:02.345 UTC" from milliseconds since the epoch. */
+static void put_utc(struct pgkg_buf *b, uint64_t ms)
+{
+	uint64_t day_ms = ms % 86400000u;
+	unsigned parts[3] = {(unsigned)(day_ms / 3600000u), (unsigned)(day_ms / 60000u % 60u),
+			     (unsigned)(day_ms / 1000u % 60u)};
+
+	for (int i = 0; i < 3; i++) {
+		pgkg_buf_puts(b, i ? ":" : "");
+		pgkg_buf_putc(b, (char)('0' + parts[i] / 10));
+		pgkg_buf_putc(b, (char)('0' + parts[i] % 10));
+	}
+	pgkg_buf_putc(b, '.');
+	pgkg_buf_putc(b, (char)('0' + day_ms % 1000u / 100u));
+	pgkg_buf_putc(b, (char)('0' + day_ms % 100u / 10u));
+	pgkg_buf_putc(b, (char)('0' + day_ms % 10u));
+	pgkg_buf_puts(b, " UTC");
+}
+
+/* "debugger gdb (pid 77)" */
+static void put_tracer(struct pgkg_buf *b, const char *procroot, pid_t tracer)
+{
+	char comm[16];
+
+	pgkg_buf_puts(b, "debugger ");
+	if (pgkg_read_comm(procroot, tracer, comm) == 0 && comm[0])
+		pgkg_buf_put_printable(b, comm);
+	else
+		pgkg_buf_puts(b, "?");
+	pgkg_buf_puts(b, " (pid ");
+	pgkg_buf_putl(b, tracer);
+	pgkg_buf_putc(b, ')');
+}
+
+/* A stopped target (debugger or SIGSTOP) cannot act on SIGTERM: 't'/'T' or 0. */
+static char stopped_state(const char *procroot, pid_t pid, pid_t *tracer)
+{
+	struct pgkg_procstat st;
+
+	*tracer = 0;
+	if (pgkg_read_stat(procroot, pid, &st) < 0)
+		return 0;
+	if (st.state != 't' && st.state != 'T')
+		return 0;
+	pgkg_read_tracer(procroot, pid, tracer);
+	return st.state;
+}
+
+/* Why the process is still there, from what /proc shows now. */
+static void put_why(struct pgkg_buf *b, const char *procroot, pid_t pid)
+{
+	struct pgkg_procstat st;
+	char wchan[64];
+	pid_t tracer = 0;
+
+	if (pgkg_read_stat(procroot, pid, &st) < 0 || st.state == 'Z' || st.state == 'X') {
+		pgkg_buf_puts(b, "it exited just after the wait ended");
+		return;
+	}
+	pgkg_read_tracer(procroot, pid, &tracer);
+	pgkg_read_wchan(procroot, pid, wchan, sizeof(wchan));
+	if (st.state == 't' || tracer > 0) {
+		pgkg_buf_puts(b, "state t: it is stopped by ");
+		put_tracer(b, procroot, tracer);
+		pgkg_buf_puts(b, " and cannot act on SIGTERM until the debugger lets it run or "
+				 "detaches");
+	} else if (st.state == 'T') {
+		pgkg_buf_puts(b, "state T: it is stopped by a signal and acts on SIGTERM once "
+				 "continued (kill -CONT ");
+		pgkg_buf_putl(b, pid);
+		pgkg_buf_putc(b, ')');
+	} else if (st.state == 'D') {
+		pgkg_buf_puts(b, "state D: an uninterruptible wait in the kernel (wchan ");
+		pgkg_buf_put_printable(b, wchan[0] ? wchan : "?");
+		pgkg_buf_puts(b, "); it acts on SIGTERM only when the kernel call returns "
+				 "(storage or NFS); no signal, not even KILL, ends it sooner");
+	} else if (st.state == 'R') {
+		pgkg_buf_puts(b, "state R: running code that does not check for interrupts; "
+				 "PL/Perl, PL/Python and PL/v8 loops and C-extension loops ignore "
+				 "SIGTERM until they return to PostgreSQL");
+	} else {
+		pgkg_buf_puts(b, "state ");
+		pgkg_buf_putc(b, st.state);
+		pgkg_buf_puts(b, ": waiting (wchan ");
+		pgkg_buf_put_printable(b, wchan[0] ? wchan : "?");
+		pgkg_buf_puts(b, ") where interrupts are held off, e.g. inside an extension or a "
+				 "C library call");
+	}
+}
+
+/* What it runs: pg_stat_activity when the rewriter read it, else the title. */
+static void put_runs(struct pgkg_buf *b, const char *procroot, const struct pgkg_rw_rep *rep,
+		     pid_t pid)
+{
+	char title[256];
+
+	if (rep->activity[0]) {
+		pgkg_buf_puts(b, "pg_stat_activity: ");
+		pgkg_buf_put_printable(b, rep->activity);
+	} else if (pgkg_read_title(procroot, pid, title, sizeof(title)) > 0) {
+		pgkg_buf_puts(b, "title: ");
+		pgkg_buf_put_printable(b, title);
+	} else {
+		pgkg_buf_puts(b, "what it runs is not visible");
+	}
+}
+
+/* The rewrite said true but the target is still there (or cannot act yet). */
+static void put_still_running(struct pgkg_guard *g, struct pgkg_buf *b, const struct pgkg_call *c,
+			      const struct pgkg_target *t, char stopped, pid_t tracer)
+{
+	const struct pgkg_rw_rep *rep = &g->ws->rep;
+
+	pgkg_buf_puts(b, "rewritten to pg_terminate_backend, which returned true: SIGTERM "
+			 "delivered at ");
+	put_utc(b, rep->signalled_at_ms);
+	if (stopped == 't' || tracer > 0) {
+		pgkg_buf_puts(b, ", but the process is stopped by ");
+		put_tracer(b, g->procroot, tracer);
+		pgkg_buf_puts(b, " and cannot exit until that debugger detaches (gdb: detach; "
+				 "strace: Ctrl-C); only then can it act on it. Not waited for");
+	} else if (stopped == 'T') {
+		pgkg_buf_puts(b, ", but the process is stopped (SIGSTOP) and exits only once "
+				 "continued: kill -CONT ");
+		pgkg_buf_putl(b, t->pid);
+	} else {
+		pgkg_buf_puts(b, "; the process still runs ");
+		pgkg_buf_putl(b, rep->elapsed_ms > rep->signalled_ms
+					 ? rep->elapsed_ms - rep->signalled_ms : 0);
+		pgkg_buf_puts(b, " ms later. Why: ");
+		put_why(b, g->procroot, t->pid);
+	}
+	pgkg_buf_puts(b, ". Runs: ");
+	put_runs(b, g->procroot, rep, t->pid);
+	pgkg_buf_puts(b, ". The ");
+	put_signal(b, c->sig);
+	pgkg_buf_puts(b, " itself was withheld");
+	if (pgkg_guard_crashes_cluster(t, c->sig))
+		pgkg_buf_puts(b, " (it would crash-restart the cluster)");
+	pgkg_buf_puts(b, ". Options: wait for the code to return; stop its cause (the client "
+			 "or job that runs it); last resort: pgkillguard force-kill ");
+	pgkg_buf_putl(b, t->pid);
+	pgkg_buf_puts(b, ", if the policy allows you");
 }
 
 static void put_rewrite_failure(struct pgkg_buf *b, const struct pgkg_rw_rep *rep, pid_t pid)
@@ -363,7 +555,7 @@ static enum pgkg_verdict direct_route(struct pgkg_guard *g, const struct pgkg_ca
 {
 	bool cancel = d->action == PGKG_CANCEL;
 	int sig = cancel ? SIGINT : SIGTERM;
-	struct outcome o = {pgkg_action_name(d->action), "ok", LOG_NOTICE, 0};
+	struct outcome o = {pgkg_action_name(d->action), "ok", LOG_NOTICE, 0, NO_PRICE};
 	int r = g->ops->signal_target ? g->ops->signal_target(g, pidfd, t->pid, sig) : -ENOSYS;
 	struct pgkg_buf b;
 
@@ -416,7 +608,7 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 {
 	const char *fn = d->action == PGKG_CANCEL ? "pg_cancel_backend" : "pg_terminate_backend";
 	struct pgkg_rw_rep *rep = &g->ws->rep;
-	struct outcome o = {pgkg_action_name(d->action), "ok", LOG_NOTICE, 0};
+	struct outcome o = {pgkg_action_name(d->action), "ok", LOG_NOTICE, 0, NO_PRICE};
 	long long t0 = pgkg_mono_ms();
 	struct pgkg_buf b;
 	int pidfd = c->pidfd >= 0 ? -1 : pin_target(g, t);
@@ -424,6 +616,10 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	if (pidfd == -ESRCH)
 		return PGKG_PASS;	/* gone meanwhile: the kernel answers ESRCH */
 	fill_request(&g->ws->req, t, d, g->policy);
+	pid_t tracer;
+	char stopped = d->action == PGKG_TERMINATE ? stopped_state(g->procroot, t->pid, &tracer) : 0;
+	if (stopped)
+		g->ws->req.timeout_ms = 1;	/* it cannot exit now: do not wait it out */
 	memset(rep, 0, sizeof(*rep));
 	int fd = c->pidfd >= 0 ? c->pidfd : pidfd;
 	bool direct = signal_route_only(t, d);
@@ -454,12 +650,24 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	} else {
 		o.result = status_word(rep->status);
 		o.severity = LOG_WARNING;
-		pgkg_buf_puts(&b, "not sent: ");
-		pgkg_buf_puts(&b, fn);
-		pgkg_buf_puts(&b, " failed: ");
-		put_rewrite_failure(&b, rep, t->ns_pid > 0 ? t->ns_pid : t->pid);
-		if (d->rule && d->rule->fallback_signal)
-			pgkg_buf_puts(&b, "; sending the original signal (fallback=signal)");
+		if (rep->status == PGKG_RW_TIMEOUT && rep->returned == 1) {
+			put_still_running(g, &b, c, t, stopped, stopped ? tracer : 0);
+		} else {
+			pgkg_buf_puts(&b, "not sent: ");
+			pgkg_buf_puts(&b, fn);
+			pgkg_buf_puts(&b, " failed: ");
+			put_rewrite_failure(&b, rep, t->ns_pid > 0 ? t->ns_pid : t->pid);
+		}
+		if (d->rule && d->rule->fallback_signal) {
+			pgkg_buf_puts(&b, "; fallback=signal: sending the original ");
+			put_signal(&b, c->sig);
+			pgkg_buf_puts(&b, " now");
+			if (pgkg_guard_crashes_cluster(t, c->sig)) {
+				pgkg_buf_puts(&b, ": ");
+				o.dropped = pgkg_guard_put_price(&b, g->procroot, t);
+				o.severity = LOG_ALERT;
+			}
+		}
 	}
 	put_rule_message(&b, g->policy, d->rule);
 	pgkg_say(g->msg_fd, g->ws->line);
@@ -469,9 +677,34 @@ static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c
 	return d->rule && d->rule->fallback_signal ? PGKG_PASS : PGKG_DENY;
 }
 
+/* An allow rule lets a fatal signal reach a postmaster child: say what it costs. */
+static enum pgkg_verdict say_price(struct pgkg_guard *g, const struct pgkg_call *c,
+				   const struct pgkg_target *t, const struct pgkg_decision *d)
+{
+	struct outcome o = {"allow", "crash-restart", LOG_ALERT, 0, NO_PRICE};
+	struct pgkg_buf b;
+
+	begin_line(g, &b, c, t);
+	pgkg_buf_puts(&b, "allowed");
+	if (d->rule) {
+		pgkg_buf_puts(&b, " by ");
+		put_rule_where(&b, g->policy, d->rule);
+	}
+	pgkg_buf_puts(&b, ": sending the real ");
+	put_signal(&b, c->sig);
+	pgkg_buf_puts(&b, "; ");
+	o.dropped = pgkg_guard_put_price(&b, g->procroot, t);
+	put_rule_message(&b, g->policy, d->rule);
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, c, t, &o);
+	return PGKG_PASS;
+}
+
 static enum pgkg_verdict act(struct pgkg_guard *g, const struct pgkg_call *c,
 			     const struct pgkg_target *t, const struct pgkg_decision *d)
 {
+	if (d->action == PGKG_ALLOW && pgkg_guard_crashes_cluster(t, c->sig))
+		return say_price(g, c, t, d);
 	if (d->action == PGKG_ALLOW)
 		return PGKG_PASS;
 	if (d->report_only)
@@ -579,7 +812,7 @@ static void sweep_proc(struct pgkg_guard *g, const struct pgkg_call *c, struct s
 static enum pgkg_verdict say_broadcast(struct pgkg_guard *g, const struct pgkg_call *c,
 				       const struct sweep *s)
 {
-	struct outcome o = {"block", "blocked", LOG_WARNING, 0};
+	struct outcome o = {"block", "blocked", LOG_WARNING, 0, NO_PRICE};
 	struct pgkg_buf b;
 
 	pgkg_buf_init(&b, g->ws->line, sizeof(g->ws->line));
@@ -636,10 +869,158 @@ enum pgkg_verdict pgkg_guard_call(struct pgkg_guard *g, const struct pgkg_call *
 	return guard_broadcast(g, c);
 }
 
+/* ---- ptrace: debuggers and tracers (issue 12) ---- */
+
+static const char *ptrace_name(long request)
+{
+	switch (request) {
+	case PTRACE_ATTACH: return "PTRACE_ATTACH";
+	case PTRACE_SEIZE: return "PTRACE_SEIZE";
+	case PTRACE_KILL: return "PTRACE_KILL";
+	case PTRACE_CONT: return "PTRACE_CONT";
+	case PTRACE_SYSCALL: return "PTRACE_SYSCALL";
+	case PTRACE_SINGLESTEP: return "PTRACE_SINGLESTEP";
+	case PTRACE_DETACH: return "PTRACE_DETACH";
+	case PTRACE_LISTEN: return "PTRACE_LISTEN";
+	case PTRACE_SYSEMU: return "PTRACE_SYSEMU";
+	case PTRACE_SYSEMU_SINGLESTEP: return "PTRACE_SYSEMU_SINGLESTEP";
+	default: return "ptrace";
+	}
+}
+
+enum pgkg_ptrace_class pgkg_ptrace_class(long request, long data)
+{
+	switch (request) {
+	case PTRACE_ATTACH:
+	case PTRACE_SEIZE:
+		return PGKG_PTRACE_ATTACH;
+	case PTRACE_KILL:
+		return PGKG_PTRACE_SIGNAL;
+	case PTRACE_CONT:
+	case PTRACE_SYSCALL:
+	case PTRACE_SINGLESTEP:
+	case PTRACE_DETACH:
+	case PTRACE_LISTEN:
+	case PTRACE_SYSEMU:
+	case PTRACE_SYSEMU_SINGLESTEP:
+		if (data < 1 || data > 64 || !(pgkg_sigset_fatal() & PGKG_SIGBIT(data)))
+			return PGKG_PTRACE_OTHER;
+		return PGKG_PTRACE_SIGNAL;
+	default:
+		return PGKG_PTRACE_OTHER;
+	}
+}
+
+/* "ptrace(PTRACE_CONT, SEGV) of 1234 (client backend ...; cluster /x) " */
+static void begin_ptrace_line(struct pgkg_guard *g, struct pgkg_buf *b, long request, int sig,
+			      const struct pgkg_target *t)
+{
+	pgkg_buf_init(b, g->ws->line, sizeof(g->ws->line));
+	pgkg_buf_puts(b, "ptrace(");
+	pgkg_buf_puts(b, ptrace_name(request));
+	if (sig && request != PTRACE_KILL) {
+		pgkg_buf_puts(b, ", SIG");
+		put_signal(b, sig);
+	}
+	pgkg_buf_puts(b, ") of ");
+	pgkg_buf_putl(b, t->pid);
+	pgkg_buf_puts(b, " (");
+	pgkg_describe_target(b, t);
+	pgkg_buf_puts(b, ") ");
+}
+
+static enum pgkg_verdict ptrace_attach(struct pgkg_guard *g, const struct pgkg_call *c,
+				       long request, const struct pgkg_target *t)
+{
+	struct outcome o = {"allow", "attach-warned", LOG_WARNING, 0, NO_PRICE};
+	struct pgkg_decision d;
+	struct pgkg_buf b;
+
+	pgkg_decide_scope(policy(g), &g->caller, t, PGKG_SCOPE_PTRACE, &d);
+	begin_ptrace_line(g, &b, request, 0, t);
+	if (d.action == PGKG_BLOCK) {
+		o.action = "block";
+		o.result = "blocked";
+		pgkg_buf_puts(&b, "blocked by ");
+		put_rule_where(&b, g->policy, d.rule);
+	} else {
+		pgkg_buf_puts(&b, "allowed, but keep the stop short: a stopped backend keeps its "
+				  "locks, and if it holds a spinlock the whole cluster PANICs "
+				  "(\"stuck spinlock\") after about a minute. Detach when done; do "
+				  "not kill it from the debugger (kill ");
+		pgkg_buf_putl(&b, t->pid);
+		pgkg_buf_puts(&b, " after detaching is rewritten to pg_terminate_backend)");
+	}
+	put_rule_message(&b, g->policy, d.rule);
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, c, t, &o);
+	return d.action == PGKG_BLOCK ? PGKG_DENY : PGKG_PASS;
+}
+
+static enum pgkg_verdict ptrace_signal(struct pgkg_guard *g, struct pgkg_call *c, long request,
+				       const struct pgkg_target *t)
+{
+	struct outcome o = {"block", "blocked", LOG_WARNING, 0, NO_PRICE};
+	struct pgkg_decision d;
+	struct pgkg_buf b;
+
+	/* Passing on the signal the tracee is stopped with is not a new signal. */
+	if (request != PTRACE_KILL && g->ops->stop_signal &&
+	    g->ops->stop_signal(g, t->pid) == c->sig)
+		return PGKG_PASS;
+	pgkg_decide(policy(g), &g->caller, t, c->sig, &d);
+	begin_ptrace_line(g, &b, request, c->sig, t);
+	if (d.action == PGKG_ALLOW || d.report_only) {
+		pgkg_buf_puts(&b, d.report_only ? "let through (report mode): " : "allowed: ");
+		o.action = "allow";
+		o.result = "crash-restart";
+		o.severity = LOG_ALERT;
+		o.dropped = pgkg_guard_put_price(&b, g->procroot, t);
+		pgkg_say(g->msg_fd, g->ws->line);
+		audit(g, c, t, &o);
+		return PGKG_PASS;
+	}
+	pgkg_buf_puts(&b, "refused: it would end the process like kill -");
+	pgkg_buf_putl(&b, c->sig);
+	if (pgkg_guard_crashes_cluster(t, c->sig)) {
+		pgkg_buf_puts(&b, ", and ");
+		pgkg_guard_put_price(&b, g->procroot, t);
+	}
+	if (request == PTRACE_KILL && g->detach_on_ptrace_kill) {
+		pgkg_buf_puts(&b, ". pgkillguard detached the debugger from it instead (a debugger "
+				  "waiting for its death would keep it stopped); now kill ");
+	} else {
+		pgkg_buf_puts(&b, ". Instead detach the debugger (gdb: detach; strace: Ctrl-C), "
+				  "then kill ");
+	}
+	pgkg_buf_putl(&b, t->pid);
+	pgkg_buf_puts(&b, ", which pgkillguard rewrites to pg_terminate_backend");
+	put_rule_message(&b, g->policy, d.rule);
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, c, t, &o);
+	return PGKG_DENY;
+}
+
+enum pgkg_verdict pgkg_guard_ptrace(struct pgkg_guard *g, long request, pid_t pid, long data)
+{
+	enum pgkg_ptrace_class cls = pgkg_ptrace_class(request, data);
+	struct pgkg_call c = {.how = "ptrace", .pid = pid, .pidfd = -1,
+			      .sig = request == PTRACE_KILL ? SIGKILL : (int)data};
+
+	if (cls == PGKG_PTRACE_OTHER || pid <= 0 || pid == g->caller.pid)
+		return PGKG_PASS;
+	if (!protected_target(g, pid))
+		return PGKG_PASS;
+	c.how = ptrace_name(request);
+	if (cls == PGKG_PTRACE_ATTACH)
+		return ptrace_attach(g, &c, request, &g->ws->target);
+	return ptrace_signal(g, &c, request, &g->ws->target);
+}
+
 enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long owner)
 {
 	struct pgkg_target *t = &g->ws->target;
-	struct outcome o = {"block", "blocked-owner", LOG_WARNING, 0};
+	struct outcome o = {"block", "blocked-owner", LOG_WARNING, 0, NO_PRICE};
 	struct pgkg_call c = {.how = how, .pid = owner, .sig = SIGIO, .pidfd = -1};
 	pid_t who = (pid_t)(owner < 0 ? -owner : owner);
 	struct pgkg_buf b;
@@ -664,7 +1045,7 @@ enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long o
 
 enum pgkg_verdict pgkg_guard_unverified_fd(struct pgkg_guard *g, const char *how, int fd, int sig)
 {
-	struct outcome o = {"block", "blocked-unverified-fd", LOG_WARNING, 0};
+	struct outcome o = {"block", "blocked-unverified-fd", LOG_WARNING, 0, NO_PRICE};
 	struct pgkg_call c = {.how = how, .pid = 0, .sig = sig, .pidfd = fd};
 	struct pgkg_buf b;
 

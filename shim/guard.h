@@ -55,6 +55,10 @@ struct pgkg_guard_ops {
 	 * inside the server.  0 or a negative errno.  NULL: no direct route.
 	 */
 	int (*signal_target)(struct pgkg_guard *g, int pidfd, pid_t pid, int sig);
+	/* ptrace: the signal of the caller's tracee pid's current signal-delivery
+	 * stop (PTRACE_GETSIGINFO), or 0.  NULL: unknown (a fatal signal passed
+	 * on by a resume request is then judged like a new one). */
+	int (*stop_signal)(struct pgkg_guard *g, pid_t pid);
 };
 
 /* Working storage for one call (large: the library maps it, so that the
@@ -63,7 +67,7 @@ struct pgkg_guard_ws {
 	struct pgkg_target target;
 	struct pgkg_rw_req req;
 	struct pgkg_rw_rep rep;
-	char line[1024];
+	char line[2048];
 	char audit[1200];
 };
 
@@ -77,6 +81,7 @@ struct pgkg_guard {
 	struct pgkg_policy *policy;	/* set by ops->load_policy (or up front) */
 	bool policy_loaded;
 	int msg_fd;		/* where the one-line explanation goes (-1: nowhere) */
+	bool detach_on_ptrace_kill;	/* front-end detaches a tracee whose PTRACE_KILL is refused */
 	const char *syslog_path;	/* "/dev/log", or a test socket */
 	void *priv;		/* front-end state */
 };
@@ -106,6 +111,33 @@ enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long o
 
 /* The one-line refusal for an fd that is a process fd we cannot verify. */
 enum pgkg_verdict pgkg_guard_unverified_fd(struct pgkg_guard *g, const char *how, int fd, int sig);
+
+/*
+ * ptrace, for both front-ends.  Pure classification first (no I/O):
+ * ATTACH/SEIZE are ATTACH; KILL, and CONT/SYSCALL/SINGLESTEP/DETACH/LISTEN/
+ * SYSEMU(_SINGLESTEP) carrying a fatal signal, are SIGNAL; everything else
+ * (PEEK, POKE, GETREGS, resumes without a fatal signal) is OTHER and passes.
+ */
+enum pgkg_ptrace_class { PGKG_PTRACE_OTHER = 0, PGKG_PTRACE_ATTACH, PGKG_PTRACE_SIGNAL };
+enum pgkg_ptrace_class pgkg_ptrace_class(long request, long data);
+/*
+ * The decision for ptrace(request, pid, _, data) by g->caller:
+ *  - attaching to a cluster process: the policy's `ptrace` rules (no rule:
+ *    PASS with a warning about stopped backends and stuck spinlocks);
+ *  - a fatal signal into a cluster process (PTRACE_KILL is KILL): decided
+ *    like kill() of that signal; allow states the price of the crash-restart,
+ *    anything else is DENY with what to do instead (detach, then kill).
+ *  - everything else, and every non-cluster target: PASS.
+ * One line on msg_fd and one audit line for each non-plain decision.
+ */
+enum pgkg_verdict pgkg_guard_ptrace(struct pgkg_guard *g, long request, pid_t pid, long data);
+
+/* Would sig, reaching t, make the postmaster crash-restart the cluster? */
+bool pgkg_guard_crashes_cluster(const struct pgkg_target *t, int sig);
+/* "the postmaster will crash-restart the cluster: N other sessions are
+ * dropped, ..."; returns N, or a negative number when it cannot count. */
+struct pgkg_buf;
+int pgkg_guard_put_price(struct pgkg_buf *b, const char *procroot, const struct pgkg_target *t);
 
 /*
  * Load the policy the way every front-end does: `path` (an explicit choice:

@@ -325,8 +325,28 @@ static int row_bool(const struct msg *m)
 	return get32(m->body + 2) == 1 && m->kept >= 7 && m->body[6] == 't';
 }
 
+/* A DataRow's first column as text ("" for NULL), into out. */
+static void row_text(const struct msg *m, char *out, size_t cap)
+{
+	uint32_t len;
+
+	out[0] = '\0';
+	if (m->kept < 6 || m->body[0] != 0 || m->body[1] < 1)
+		return;
+	len = get32(m->body + 2);
+	if (len == UINT32_MAX)
+		return;		/* NULL */
+	if (len > m->kept - 6)
+		len = (uint32_t)(m->kept - 6);	/* kept only the first BODY_CAP bytes */
+	if (len >= cap)
+		len = (uint32_t)(cap - 1);
+	memcpy(out, m->body + 6, len);
+	out[len] = '\0';
+}
+
+/* text: NULL for a boolean query, else where the first column goes. */
 static int query_result(struct pgkg_wire *w, long long deadline, char *msg, size_t msgcap,
-			char *notice, size_t noticecap)
+			char *notice, size_t noticecap, char *text_out, size_t textcap)
 {
 	int value = -1, failed = 0, r;
 	const char *text;
@@ -335,7 +355,9 @@ static int query_result(struct pgkg_wire *w, long long deadline, char *msg, size
 	while ((r = read_msg(w, &m, deadline)) == 0) {
 		switch (m.type) {
 		case 'D':
-			value = row_bool(&m);
+			if (text_out)
+				row_text(&m, text_out, textcap);
+			value = text_out ? 1 : row_bool(&m);
 			break;
 		case 'N':
 			if ((text = field(&m, 'M')))
@@ -359,12 +381,12 @@ static int query_result(struct pgkg_wire *w, long long deadline, char *msg, size
 	return r;
 }
 
-int pgkg_wire_query_bool(struct pgkg_wire *w, const char *sql, int timeout_ms, char *msg,
-			 size_t msgcap, char *notice, size_t noticecap)
+static int run_query(struct pgkg_wire *w, const char *sql, int timeout_ms, char *msg,
+		     size_t msgcap, char *notice, size_t noticecap, char *text, size_t textcap)
 {
 	long long deadline = pgkg_mono_ms() + timeout_ms;
 	size_t n = strlen(sql) + 1;
-	char buf[512];
+	char buf[1024];
 	int r;
 
 	if (w->broken || n + 5 > sizeof(buf)) {
@@ -376,13 +398,30 @@ int pgkg_wire_query_bool(struct pgkg_wire *w, const char *sql, int timeout_ms, c
 	memcpy(buf + 5, sql, n);
 	r = send_all(w, buf, n + 5, deadline);
 	if (!r)
-		r = query_result(w, deadline, msg, msgcap, notice, noticecap);
+		r = query_result(w, deadline, msg, msgcap, notice, noticecap, text, textcap);
 	if (r >= -1)
 		return r;
 	w->broken = 1;
 	snprintf(msg, msgcap, "%s", r == -EPIPE ? "server closed the connection unexpectedly"
 						: strerror(-r));
 	return -1;
+}
+
+int pgkg_wire_query_bool(struct pgkg_wire *w, const char *sql, int timeout_ms, char *msg,
+			 size_t msgcap, char *notice, size_t noticecap)
+{
+	return run_query(w, sql, timeout_ms, msg, msgcap, notice, noticecap, NULL, 0);
+}
+
+int pgkg_wire_query_text(struct pgkg_wire *w, const char *sql, int timeout_ms, char *out,
+			 size_t outcap, char *msg, size_t msgcap)
+{
+	char notice[256];
+	int r;
+
+	out[0] = '\0';
+	r = run_query(w, sql, timeout_ms, msg, msgcap, notice, sizeof(notice), out, outcap);
+	return r < 0 ? -1 : 0;
 }
 
 int pgkg_wire_ok(const struct pgkg_wire *w)

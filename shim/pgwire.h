@@ -59,6 +59,13 @@ struct pgkg_wire *pgkg_wire_connect_peer(const char *path, const struct pgkg_wir
 int pgkg_wire_query_bool(struct pgkg_wire *w, const char *sql, int timeout_ms, char *msg,
 			 size_t msgcap, char *notice, size_t noticecap);
 
+/*
+ * Run `sql` (a simple query returning one row with one text column) and copy
+ * that column into out ("" for NULL or no row).  0, or -1 (text in msg).
+ */
+int pgkg_wire_query_text(struct pgkg_wire *w, const char *sql, int timeout_ms, char *out,
+			 size_t outcap, char *msg, size_t msgcap);
+
 /* Still usable: no I/O or protocol failure so far. */
 int pgkg_wire_ok(const struct pgkg_wire *w);
 

@@ -10,8 +10,11 @@
  *  3. The slow path (a server-named target) maps its working storage,
  *     never calls malloc, and never dies: any failure to decide lets
  *     non-fatal signals through and refuses fatal and stop ones (EPERM).
- *  4. Exported: kill, killpg, sigqueue, tgkill, pidfd_send_signal, syscall
- *     (shim/preload.map); everything else is hidden.
+ *  4. Exported: kill, killpg, sigqueue, tgkill, pidfd_send_signal, ptrace,
+ *     syscall (shim/preload.map); everything else is hidden.
+ *  5. ptrace: only ATTACH/SEIZE, KILL and resumes carrying a fatal signal
+ *     are looked at (one /proc/PID/comm read for a non-server target);
+ *     PEEK/POKE and every other request go straight to the kernel.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -91,11 +95,23 @@ static void lib_load_policy(struct pgkg_guard *g)
 	g->policy = &st->policy;
 }
 
+/* The signal of our tracee's current signal-delivery stop, or 0. */
+static int lib_stop_signal(struct pgkg_guard *g, pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (pgkg_raw(SYS_ptrace, PTRACE_GETSIGINFO, pid, 0, (long)&si) < 0)
+		return 0;
+	return si.si_signo;
+}
+
 static const struct pgkg_guard_ops lib_ops = {
 	.can_signal = lib_can_signal,
 	.rewrite = lib_rewrite,
 	.load_policy = lib_load_policy,
 	.signal_target = lib_signal_target,
+	.stop_signal = lib_stop_signal,
 };
 
 static void fill_caller(struct pgkg_guard *g, pid_t self)
@@ -261,6 +277,74 @@ API int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flag
 			   SYS_pidfd_send_signal, pidfd, sig, (long)info, flags);
 }
 
+/* ---- ptrace: attaching warns, fatal signals through ptrace are judged ---- */
+
+static enum pgkg_verdict ptrace_slow_path(long request, pid_t pid, long data, pid_t self)
+{
+	struct pgkg_guard g = {.procroot = procroot, .ops = &lib_ops, .msg_fd = 2};
+	const char *log = setting("PGKILLGUARD_SYSLOG");
+	struct storage *st;
+	enum pgkg_verdict v;
+
+	st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (st == MAP_FAILED)
+		return pgkg_ptrace_class(request, data) == PGKG_PTRACE_SIGNAL ? no_storage(SIGKILL)
+									      : PGKG_PASS;
+	g.ws = &st->ws;
+	g.priv = st;
+	g.syslog_path = log ? log : "/dev/log";
+	g.detach_on_ptrace_kill = true;
+	fill_caller(&g, self);
+	v = pgkg_guard_ptrace(&g, request, pid, data);
+	/* gdb's kill waits for the death it asked for: let the tracee go instead. */
+	if (v == PGKG_DENY && request == PTRACE_KILL)
+		pgkg_raw(SYS_ptrace, PTRACE_DETACH, pid, 0, 0);
+	munmap(st, sizeof(*st));
+	return v;
+}
+
+/* PEEK/POKE/GETREGS and plain resumes: no system call, no /proc read. */
+static enum pgkg_verdict check_ptrace(long request, long pid, long data)
+{
+	if (pgkg_ptrace_class(request, data) == PGKG_PTRACE_OTHER || pid <= 0 || pid > INT32_MAX)
+		return PGKG_PASS;
+
+	pid_t self = self_pid();
+	int saved = errno;
+	enum pgkg_verdict v = PGKG_PASS;
+
+	if (!pgkg_guard_quick_pass(procroot, pid, SIGKILL, self))
+		v = ptrace_slow_path(request, (pid_t)pid, data, self);
+	errno = saved;
+	return v;
+}
+
+API long ptrace(enum __ptrace_request request, ...)
+{
+	va_list ap;
+	pid_t pid;
+	void *addr, *data;
+	long ret = 0, res;
+
+	/* As glibc's: PEEKTEXT/PEEKDATA/PEEKUSER return the word read. */
+	va_start(ap, request);
+	pid = va_arg(ap, pid_t);
+	addr = va_arg(ap, void *);
+	data = va_arg(ap, void *);
+	va_end(ap);
+	enum pgkg_verdict v = check_ptrace((long)request, pid, (long)data);
+	if (v != PGKG_PASS)
+		return answer(v, 0, 0, 0, 0, 0);
+	if (request > 0 && request < 4)
+		data = &ret;
+	res = pgkg_raw_errno(pgkg_raw(SYS_ptrace, (long)request, pid, (long)addr, (long)data));
+	if (res >= 0 && request > 0 && request < 4) {
+		errno = 0;
+		return ret;
+	}
+	return res;
+}
+
 API long syscall(long nr, ...)
 {
 	long a, b, c, d, e, f;
@@ -277,6 +361,8 @@ API long syscall(long nr, ...)
 	f = va_arg(ap, long);
 	va_end(ap);
 	enum pgkg_verdict v = sc == PGKG_SC_NONE ? PGKG_PASS : judge(sc, a, b, c, d);
+	if (nr == SYS_ptrace)
+		v = check_ptrace(a, b, d);
 	if (v == PGKG_PASS)
 		return pgkg_raw_errno(pgkg_raw6(nr, a, b, c, d, e, f));
 	return answer(v, nr, a, b, c, d);

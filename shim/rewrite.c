@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pgwire.h"
@@ -555,6 +556,52 @@ static int call_function(struct pgkg_rewriter *rw, struct conn *c, const struct 
 	return c->wire ? call_wire(c->wire, req, rep) : call_libpq(&rw->pq, c->pg, req, rep);
 }
 
+/* ---- a target that outlived the timeout: what it runs (issue 12) ---- */
+
+#define ACTIVITY_SQL                                                                     \
+	"SELECT pg_catalog.concat('state=', coalesce(state, '-'), ' wait_event=', "      \
+	"coalesce(wait_event_type || ':' || wait_event, '-'), ' backend_start=', "       \
+	"to_char(backend_start, 'HH24:MI:SS'), ' query_start=', "                      \
+	"coalesce(to_char(query_start, 'HH24:MI:SS'), '-'), ' query=', "               \
+	"left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 240)) "           \
+	"FROM pg_catalog.pg_stat_activity WHERE pid = "
+
+static void activity_libpq(const struct pq_api *pq, PGconn *pg, const char *sql, char *out,
+			   size_t cap)
+{
+	PGresult *res = pq->exec_params(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
+
+	if (pq->result_status(res) == PGRES_TUPLES_OK && pq->ntuples(res) == 1)
+		pgkg_strlcpy(out, pq->getvalue(res, 0, 0), cap);
+	pq->clear(res);
+}
+
+/* The target's row of pg_stat_activity, folded to one line, into rep->activity. */
+static void fetch_activity(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
+			   struct pgkg_rw_rep *rep)
+{
+	struct conn *c = find(rw, req);
+	char sql[sizeof(ACTIVITY_SQL) + 16], err[128];
+
+	rep->activity[0] = '\0';
+	if (!c || !conn_ok(rw, c))
+		return;
+	snprintf(sql, sizeof(sql), "%s%d", ACTIVITY_SQL, (int)req->target);
+	if (c->wire)
+		pgkg_wire_query_text(c->wire, sql, QUERY_TIMEOUT_MS, rep->activity,
+				     sizeof(rep->activity), err, sizeof(err));
+	else
+		activity_libpq(&rw->pq, c->pg, sql, rep->activity, sizeof(rep->activity));
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static bool gone_by_proc(const char *procroot, pid_t pid)
 {
 	struct pgkg_procstat st;
@@ -605,6 +652,7 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 
 	memset(rep, 0, sizeof(*rep));
 	rep->magic = PGKG_RW_MAGIC;
+	rep->returned = -1;
 	if (req->op == PGKG_RW_TERMINATE && already_gone(rw->procroot, req->target, pidfd)) {
 		rep->status = PGKG_RW_OK;	/* a retried request: it went with the first */
 		return;
@@ -622,6 +670,11 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 		else
 			break;
 	}
+	if (r >= 0) {
+		rep->returned = r;
+		rep->signalled_ms = (uint32_t)(pgkg_mono_ms() - t0);
+		rep->signalled_at_ms = wall_ms();
+	}
 	if (r == 0)
 		set_detail(rep, PGKG_RW_REFUSED, rep->detail[0] ? rep->detail : "the function returned false");
 	/*
@@ -633,9 +686,10 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	 */
 	rep->sql_unavailable = (rep->status == PGKG_RW_NOCONN && !rep->server_untrusted) || r == 0;
 	if (r == 1 && req->op == PGKG_RW_TERMINATE &&
-	    !wait_gone(rw->procroot, req->target, pidfd, t0 + req->timeout_ms))
+	    !wait_gone(rw->procroot, req->target, pidfd, t0 + req->timeout_ms)) {
 		set_detail(rep, PGKG_RW_TIMEOUT, "");
-	else if (r == 1)
+		fetch_activity(rw, req, rep);
+	} else if (r == 1)
 		set_detail(rep, PGKG_RW_OK, "");
 	rep->elapsed_ms = (uint32_t)(pgkg_mono_ms() - t0);
 }

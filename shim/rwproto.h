@@ -47,7 +47,13 @@ struct pgkg_rw_rep {
 					 * signalled, a direct signal may take over */
 	uint32_t server_untrusted;	/* 1: the "server" failed the checks of what a
 					 * rewrite trusts: nothing may take over */
+	int32_t returned;	/* the function's answer: 1 true, 0 false, -1 none */
+	uint32_t signalled_ms;	/* request received -> the function returned true */
+	uint64_t signalled_at_ms;	/* wall clock (ms since the epoch) of that moment */
 	char detail[400];	/* server WARNING/ERROR or connection error */
+	/* On PGKG_RW_TIMEOUT: the target's row of pg_stat_activity as
+	 * "state=active wait_event=- query=DO $$ ..." (whitespace folded), or "". */
+	char activity[400];
 };
 
 #endif

@@ -20,6 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/ptrace.h>
+
+#include "guard.h"
 #include "policy.h"
 #include "tap.h"
 
@@ -938,6 +941,78 @@ static void test_broken(void)
 	is_int(act(700, "bash", PGKG_KIND_CLIENT_BACKEND, SIGKILL), PGKG_BLOCK, "untrusted (broken, no rules): blocks KILL");
 }
 
+/* ---- force-kill and ptrace rules (issue 12) ---- */
+
+static enum pgkg_action scope_act(uid_t uid, enum pgkg_kind kind, enum pgkg_scope scope,
+				  int *line)
+{
+	struct pgkg_caller c = caller(700, uid, "bash");
+	struct pgkg_decision d;
+
+	memset(&T, 0, sizeof(T));
+	T.pid = 4242;
+	T.kind = kind;
+	pgkg_decide_scope(&P, &c, &T, scope, &d);
+	*line = d.rule ? d.rule->line : 0;
+	return d.action;
+}
+
+static void test_scopes(void)
+{
+	int line;
+
+	pgkg_policy_set_account_files(NULL, NULL);
+	parse("scopes.conf", "force-kill client-backend allow user=1001\n"
+			     "ptrace checkpointer block\n"
+			     "ptrace any allow user=1002\n"
+			     "ptrace any block\n"
+			     "* any allow\n");
+	ok(!P.broken && P.nrules == 5, "scopes.conf parses: 5 rules");
+	is_int(scope_act(1001, PGKG_KIND_CLIENT_BACKEND, PGKG_SCOPE_FORCE_KILL, &line), PGKG_ALLOW,
+	       "force-kill: the rule allows uid 1001 on a client backend");
+	is_int(line, 1, "force-kill: decided by line 1");
+	is_int(scope_act(1003, PGKG_KIND_CLIENT_BACKEND, PGKG_SCOPE_FORCE_KILL, &line), PGKG_BLOCK,
+	       "force-kill: no matching rule (another user) is a refusal");
+	is_int(line, 0, "force-kill refusal: no rule");
+	is_int(scope_act(1001, PGKG_KIND_CHECKPOINTER, PGKG_SCOPE_FORCE_KILL, &line), PGKG_BLOCK,
+	       "force-kill: another kind is refused, and `* any allow` does not count");
+	is_int(scope_act(1002, PGKG_KIND_CHECKPOINTER, PGKG_SCOPE_PTRACE, &line), PGKG_BLOCK,
+	       "ptrace: the first ptrace rule decides (checkpointer blocked)");
+	is_int(scope_act(1002, PGKG_KIND_CLIENT_BACKEND, PGKG_SCOPE_PTRACE, &line), PGKG_ALLOW,
+	       "ptrace: uid 1002 may attach to a backend");
+	is_int(scope_act(1003, PGKG_KIND_CLIENT_BACKEND, PGKG_SCOPE_PTRACE, &line), PGKG_BLOCK,
+	       "ptrace: others may not (line 4)");
+	is_int(line, 4, "ptrace: decided by line 4");
+	is_int(act(700, "bash", PGKG_KIND_CLIENT_BACKEND, SIGKILL), PGKG_ALLOW,
+	       "signals: force-kill/ptrace rules are skipped (KILL decided by `* any allow`)");
+	parse("none.conf", "* any allow\n");
+	is_int(scope_act(1001, PGKG_KIND_CLIENT_BACKEND, PGKG_SCOPE_PTRACE, &line), PGKG_ALLOW,
+	       "ptrace without rules: attaching allowed");
+	is_int(scope_act(0, PGKG_KIND_CLIENT_BACKEND, PGKG_SCOPE_FORCE_KILL, &line), PGKG_BLOCK,
+	       "force-kill without rules: refused, even for root");
+	is_int(scope_act(0, PGKG_KIND_NONE, PGKG_SCOPE_PTRACE, &line), PGKG_ALLOW,
+	       "ptrace of a non-PostgreSQL process: allowed");
+	pgkg_policy_init(&P);
+	P.broken = true;
+	is_int(scope_act(1001, PGKG_KIND_CLIENT_BACKEND, PGKG_SCOPE_FORCE_KILL, &line), PGKG_BLOCK,
+	       "broken policy: force-kill refused");
+	is_int(scope_act(1001, PGKG_KIND_CLIENT_BACKEND, PGKG_SCOPE_PTRACE, &line), PGKG_ALLOW,
+	       "broken policy: attaching allowed (no signal)");
+
+	is_int(pgkg_ptrace_class(PTRACE_ATTACH, 0), PGKG_PTRACE_ATTACH, "ptrace class: ATTACH");
+	is_int(pgkg_ptrace_class(PTRACE_SEIZE, 0), PGKG_PTRACE_ATTACH, "ptrace class: SEIZE");
+	is_int(pgkg_ptrace_class(PTRACE_KILL, 0), PGKG_PTRACE_SIGNAL, "ptrace class: KILL");
+	is_int(pgkg_ptrace_class(PTRACE_CONT, SIGSEGV), PGKG_PTRACE_SIGNAL, "ptrace class: CONT SEGV");
+	is_int(pgkg_ptrace_class(PTRACE_DETACH, SIGKILL), PGKG_PTRACE_SIGNAL, "ptrace class: DETACH KILL");
+	is_int(pgkg_ptrace_class(PTRACE_SYSCALL, SIGQUIT), PGKG_PTRACE_SIGNAL, "ptrace class: SYSCALL QUIT");
+	is_int(pgkg_ptrace_class(PTRACE_SYSEMU, SIGABRT), PGKG_PTRACE_SIGNAL, "ptrace class: SYSEMU ABRT");
+	is_int(pgkg_ptrace_class(PTRACE_CONT, SIGTERM), PGKG_PTRACE_OTHER, "ptrace class: CONT TERM passes");
+	is_int(pgkg_ptrace_class(PTRACE_CONT, 0), PGKG_PTRACE_OTHER, "ptrace class: CONT 0 passes");
+	is_int(pgkg_ptrace_class(PTRACE_PEEKDATA, SIGKILL), PGKG_PTRACE_OTHER, "ptrace class: PEEKDATA passes");
+	is_int(pgkg_ptrace_class(PTRACE_GETREGS, 9), PGKG_PTRACE_OTHER, "ptrace class: GETREGS passes");
+	is_int(pgkg_ptrace_class(PTRACE_CONT, 65), PGKG_PTRACE_OTHER, "ptrace class: CONT 65 (invalid) passes");
+}
+
 /* ---- user= with the real /etc/passwd, and without callback ---- */
 
 static void test_real_accounts(void)
@@ -1192,6 +1267,7 @@ int main(int argc, char **argv)
 	test_include_dir();
 	test_default_with_policy_d();
 	test_broken();
+	test_scopes();
 	test_real_accounts();
 	test_hostile();
 	test_stack();
