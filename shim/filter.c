@@ -10,6 +10,7 @@
  *     register's upper half cannot steer a call past the filter.  The
  *     signal test is "any bit set" on the whole register: a superset, the
  *     supervisor decodes the low half (sigcall.c).
+ *     ptrace requests that attach or carry a signal are notified too.
  *  3. No process of the session may install a listener of its own (it could
  *     answer CONTINUE to its own calls), nor create a user namespace
  *     (unshare/clone with CLONE_NEWUSER: EPERM; clone3, whose flags are in
@@ -24,6 +25,7 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <sched.h>
+#include <sys/ptrace.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -83,6 +85,28 @@ static int add_owner_rules(scmp_filter_ctx ctx)
 	return r;
 }
 
+/* ptrace: attaching (a warning, or a policy refusal), PTRACE_KILL, and the
+ * resume requests when they carry a signal (data != 0): the supervisor
+ * judges them with the preload library's rules (guard.c).  The request and
+ * the data are compared whole, as the kernel reads them (long, unsigned long). */
+static int add_ptrace_rules(scmp_filter_ctx ctx)
+{
+	static const long always[] = {PTRACE_ATTACH, PTRACE_SEIZE, PTRACE_KILL};
+	static const long with_signal[] = {PTRACE_CONT, PTRACE_SYSCALL, PTRACE_SINGLESTEP,
+					   PTRACE_DETACH, PTRACE_LISTEN, PTRACE_SYSEMU,
+					   PTRACE_SYSEMU_SINGLESTEP};
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]) && !r; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(ptrace), 1,
+				     SCMP_A0_64(SCMP_CMP_EQ, (uint64_t)always[i]));
+	for (size_t i = 0; i < sizeof(with_signal) / sizeof(with_signal[0]) && !r; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(ptrace), 2,
+				     SCMP_A0_64(SCMP_CMP_EQ, (uint64_t)with_signal[i]),
+				     SCMP_A3_64(SCMP_CMP_NE, 0));
+	return r;
+}
+
 static int add_refusals(scmp_filter_ctx ctx)
 {
 	int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(seccomp), 1,
@@ -116,6 +140,7 @@ scmp_filter_ctx pgkg_filter_build(bool nnp, const char **what)
 	}
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, nnp)) < 0 ||
 	    (r = add_signal_rules(ctx)) < 0 || (r = add_owner_rules(ctx)) < 0 ||
+	    (r = add_ptrace_rules(ctx)) < 0 ||
 	    (r = add_refusals(ctx)) < 0) {
 		*what = "building the seccomp filter";
 		seccomp_release(ctx);

@@ -27,6 +27,7 @@ static const struct {
 	{"fcntl", PGKG_SC_FCNTL},
 	{"fcntl64", PGKG_SC_FCNTL},
 	{"ioctl", PGKG_SC_IOCTL},
+	{"ptrace", PGKG_SC_PTRACE},
 };
 
 enum pgkg_sysc pgkg_sysc_from_name(const char *name)
@@ -124,6 +125,14 @@ void pgkg_sigcall_decode(enum pgkg_sysc sc, const uint64_t a[6], struct pgkg_sig
 		break;
 	case PGKG_SC_FCNTL: decode_fcntl(a, o); break;
 	case PGKG_SC_IOCTL: decode_ioctl(a, o); break;
+	case PGKG_SC_PTRACE:
+		/* long request, long pid (a pid_t to the kernel), unsigned long data */
+		o->kind = PGKG_SIGCALL_PTRACE;
+		o->how = "ptrace";
+		o->request = (long)a[0];
+		o->pid = arg_int(a[1]);
+		o->ptr = a[3];
+		break;
 	case PGKG_SC_NONE: break;
 	}
 	/* tkill, tgkill and the thread-directed queue call name a thread: only

@@ -42,6 +42,7 @@ enum pgkg_sysc {
 	PGKG_SC_PIDFD_SEND_SIGNAL,
 	PGKG_SC_FCNTL,		/* fcntl and fcntl64 */
 	PGKG_SC_IOCTL,
+	PGKG_SC_PTRACE,
 };
 
 enum pgkg_sigcall_kind {
@@ -49,6 +50,7 @@ enum pgkg_sigcall_kind {
 	PGKG_SIGCALL_PID,	/* a signal by pid (or group, or broadcast) */
 	PGKG_SIGCALL_FD,	/* pidfd_send_signal: the target is behind fd */
 	PGKG_SIGCALL_OWNER,	/* F_SETOWN-like: pid (or -pgid) will receive SIGIO */
+	PGKG_SIGCALL_PTRACE,	/* ptrace(request, pid, _, data): guard.c judges it */
 };
 
 /* How an owner call passes its owner. */
@@ -67,6 +69,7 @@ struct pgkg_sigcall {
 	unsigned flags;		/* FD: pidfd_send_signal's flags */
 	uint64_t ptr;		/* FD: the caller's siginfo; OWNER: where the owner is */
 	enum pgkg_owner_arg owner_arg;
+	long request;		/* PTRACE: the request; data is in ptr */
 };
 
 /* Map a system call name (libseccomp's) to its kind; PGKG_SC_NONE if not ours. */

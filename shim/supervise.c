@@ -46,6 +46,7 @@
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -500,6 +501,53 @@ static int handle_pid(struct job *j, struct pgkg_guard *g, const struct pgkg_sig
 	return v == PGKG_DONE ? 0 : -EPERM;
 }
 
+/* The tracer whose PTRACE_KILL was refused: gdb would wait for ever for a
+ * death that will not come, with the backend stopped (and a stopped backend
+ * holding a spinlock makes the cluster PANIC).  The supervisor cannot
+ * detach for it; ending the tracer (as the caller, who may end itself)
+ * makes the kernel detach every tracee; the tracee is then continued. */
+struct release {
+	pid_t tracer, tracee;
+};
+
+static int end_tracer(void *p)
+{
+	const struct release *r = p;
+
+	pgkg_raw(SYS_kill, r->tracer, SIGKILL, 0, 0);
+	for (int i = 0; i < 200; i++) {	/* up to 2 s for the kernel to detach */
+		struct pgkg_procstat st;
+		if (pgkg_read_stat(procroot, r->tracer, &st) < 0 || st.state == 'Z')
+			break;
+		usleep(10000);
+	}
+	pgkg_raw(SYS_kill, r->tracee, SIGCONT, 0, 0);
+	return 0;
+}
+
+/* ptrace: judged with the preload library's rules; the request, pid and data
+ * are registers, so a pass is CONTINUE. */
+static int handle_ptrace(struct job *j, struct pgkg_guard *g, const struct pgkg_sigcall *sc,
+			 bool *cont)
+{
+	enum pgkg_verdict v;
+
+	if (pgkg_ptrace_class(sc->request, (long)sc->ptr) == PGKG_PTRACE_OTHER || sc->pid <= 0) {
+		*cont = true;
+		return 0;
+	}
+	v = targets_supervisor(j->s, sc->pid) ? refuse_supervisor()
+					      : pgkg_guard_ptrace(g, sc->request, (pid_t)sc->pid, (long)sc->ptr);
+	*cont = v == PGKG_PASS;
+	if (v == PGKG_DENY && sc->request == PTRACE_KILL) {
+		struct release r = {j->caller.tgid, (pid_t)sc->pid};
+		pgkg_say(2, "the debugger that asked for PTRACE_KILL is ended so that the process it "
+			    "holds stopped is released (it cannot wait for a death that will not come)");
+		pgkg_act_as(&j->caller, j->caller_cap_kill, end_tracer, &r);
+	}
+	return v == PGKG_DONE ? 0 : -EPERM;
+}
+
 static void decode(const struct seccomp_notif *req, struct pgkg_sigcall *sc)
 {
 	char *name = seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
@@ -532,6 +580,8 @@ static void handle(struct job *j, struct seccomp_notif_resp *resp)
 		return;		/* gone: nobody waits for the answer */
 	if (sc.kind == PGKG_SIGCALL_OWNER)
 		r = handle_owner(j, &g, &sc, &cont);
+	else if (sc.kind == PGKG_SIGCALL_PTRACE)
+		r = handle_ptrace(j, &g, &sc, &cont);
 	else if (sc.kind == PGKG_SIGCALL_FD)
 		r = handle_fd(j, &g, &sc);
 	else
