@@ -91,8 +91,8 @@ static bool groups_differ(const struct pgkg_creds *who)
 
 static bool is_identity(const struct pgkg_creds *who)
 {
-	uid_t r, e, s;
-	gid_t gr, ge, gs;
+	uid_t r = (uid_t)-1, e = (uid_t)-1, s = (uid_t)-1;	/* set by the raw calls */
+	gid_t gr = (gid_t)-1, ge = (gid_t)-1, gs = (gid_t)-1;
 
 	if (pgkg_raw(SYS_getresuid, (long)&r, (long)&e, (long)&s, 0) < 0 ||
 	    pgkg_raw(SYS_getresgid, (long)&gr, (long)&ge, (long)&gs, 0) < 0)
