@@ -98,6 +98,9 @@ unit: $(UNIT_TESTS)
 deps:
 	sh tests/lib/deps.sh
 
+# the demo needs no other PostgreSQL versions (tests/lib/pg-versions.sh)
+demo: export PGKG_VERSIONS = none
+
 # The whole suite, then again against an ASan+UBSan build and a clang build
 # (mk/sanitize.mk).  CHECK_VARIANTS=no skips the second part.
 CHECK_VARIANTS ?= yes
