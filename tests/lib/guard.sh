@@ -96,7 +96,16 @@ run_capture() {
 # Lines of stderr that pgkillguard wrote.
 guard_lines() { printf '%s\n' "$ERR_TEXT" | grep -c '^pgkillguard: ' || true; }
 
-audit_lines() { grep -E -- "$1" "$G_SYSLOG_OUT" || true; }
+# The sink writes each datagram soon after the guard sent it, not at once:
+# wait up to 2 s for a first match (a busy machine made one check flaky).
+audit_lines() {
+	local left=40
+	until grep -qE -- "$1" "$G_SYSLOG_OUT" || [ "$left" = 0 ]; do
+		sleep 0.05
+		left=$((left - 1))
+	done
+	grep -E -- "$1" "$G_SYSLOG_OUT" || true
+}
 
 # wait_state PID STATE MS : wait until PID's state letter is STATE.
 proc_state() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; echo "${s%% *}"; }
