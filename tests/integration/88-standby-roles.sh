@@ -20,7 +20,9 @@ S=$(cluster_new_dir standby)
 PGKG_EXTRA_CONF="wal_level = replica
 max_wal_senders = 5
 hot_standby = on
-wal_receiver_status_interval = 1s" cluster_create "$P" >/dev/null
+wal_receiver_status_interval = 1s
+archive_mode = on
+archive_command = '/bin/true'" cluster_create "$P" >/dev/null
 cluster_create "$S" >/dev/null
 SPORT=$(cat "$S/port")
 
@@ -62,6 +64,30 @@ STARTUP=$(aux_pid "$S" startup)
 WR=$(aux_pid "$S" walreceiver)
 t_like "$WS" '^[0-9]+$' "the primary has a streaming walsender"
 t_like "$STARTUP:$WR" '^[0-9]+:[0-9]+$' "the standby has a startup process and a walreceiver"
+
+# every process of both clusters: explain gives the kind PostgreSQL itself
+# reports (pg_stat_activity.backend_type), and no child of a postmaster is
+# left unidentified (titles differ between versions)
+kinds_agree() {
+	local dir=$1 pid type want got bad="" pm n=0
+	while IFS='|' read -r pid type; do
+		[ -n "$pid" ] || continue
+		case $type in startup) want="startup process" ;; *) want=$type ;; esac
+		got=$("$G_HELPER" explain "$pid" 2>&1 | grep -m1 "^$pid: ")
+		[[ $got == "$pid: $want"[\ \;]* ]] || bad="$bad [$type: $got]"
+		n=$((n + 1))
+	done < <(cluster_psql "$dir" "select pid, backend_type from pg_stat_activity
+		where pid <> pg_backend_pid() and backend_type is not null")
+	pm=$(cluster_pm_pid "$dir")
+	for pid in $(pgrep -P "$pm"); do
+		got=$("$G_HELPER" explain "$pid" 2>&1 | grep -m1 "^$pid: ")
+		case $got in *"not yet identified"* | *"not a PostgreSQL"*) bad="$bad [child: $got]" ;; esac
+	done
+	echo "$n processes in pg_stat_activity"
+	[ -z "$bad" ] || { echo "mismatch:$bad"; return 1; }
+}
+t_ok "primary: every process's kind agrees with backend_type" kinds_agree "$P"
+t_ok "standby: every process's kind agrees with backend_type" kinds_agree "$S"
 
 # explain names each role by its kind, for the cluster it belongs to
 kind_of() { "$G_HELPER" explain "$1" 2>&1; }
