@@ -69,7 +69,7 @@ tally() {
 		LAST="FAILED"
 	elif [ "$f" != 0 ]; then
 		echo "$name: FAILED ($f of $plan)"
-		LAST="FAILED"
+		LAST="FAIL($f)"
 	else
 		echo "$name: ok ($p passed, $s skipped)"
 		LAST="ok $p"
@@ -93,7 +93,7 @@ matches() { [ -z "$FILTER" ] || [[ $1 == *"$FILTER"* ]]; }
 MATRIX_SCRIPTS="10-preload-rewrite 20-preload-block-pass 60-two-clusters 70-exec
   87-deadly-signals 88-standby-roles"
 MATRIX_RUNS=0
-declare -A MATRIX=()    # "MAJOR SCRIPT" -> "ok N" | FAILED | missing
+declare -A MATRIX=()    # "MAJOR SCRIPT" -> "ok N" | FAIL(N) | FAILED | missing
 
 # matrix_bindir MAJOR DIR : DIR/bin holds links to the pinned server build
 #   of MAJOR (initdb, pg_ctl, postgres) and to Debian's client programs
@@ -157,17 +157,18 @@ matrix() {
 	done
 	rm -rf "$tmp"
 	echo
-	echo "version matrix (normal variant only; checks passed per script and PostgreSQL version;"
+	echo "version matrix (normal variant only): checks passed per script and PostgreSQL version;"
+	echo "FAIL(N): N checks failed; FAILED: timed out, crashed or wrong plan; missing: not installed;"
 	echo "pinned builds: $(sh tests/lib/pg-versions.sh list $versions | awk '{printf "%s%s", sep, $2; sep=" "}')):"
 	row=$(printf '%-24s' script)
-	for v in $versions; do row+=$(printf ' %7s' "pg$v"); done
+	for v in $versions; do row+=$(printf ' %8s' "pg$v"); done
 	echo "$row"
 	for s in "${run[@]}"; do
 		row=$(printf '%-24s' "$s")
 		for v in $versions; do
 			cell=${MATRIX["$v $s"]:-?}
 			case $cell in "ok "*) cell=${cell#ok } ;; esac
-			row+=$(printf ' %7s' "$cell")
+			row+=$(printf ' %8s' "$cell")
 		done
 		echo "$row"
 	done
