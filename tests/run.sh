@@ -137,7 +137,7 @@ matrix() {
 	# shellcheck disable=SC2064 # expand $tmp now
 	trap "rm -f \"\$OUT\"; rm -rf '$tmp'" EXIT
 	for v in $versions; do
-		if ! problem=$(matrix_bindir "$v" "$tmp/$v"); then
+		if ! problem=$(matrix_bindir "$v" "$tmp/$v" 2>&1); then
 			echo "pg$v: FAILED: $problem"
 			FAILED=$((FAILED + 1))
 			for s in "${run[@]}"; do MATRIX["$v $s"]=missing; done
