@@ -6,7 +6,9 @@
 # Each test runs under `timeout` (PGKG_TEST_TIMEOUT seconds, default 600);
 # its output is shown prefixed with its name.  The last line is
 #   N passed, N failed, N skipped
-# counting TAP test lines ("ok ... # SKIP" and "# TODO" count as skipped).
+# counting TAP test lines ("ok ... # SKIP" and "# TODO" count as skipped);
+# the three numbers are also appended to the file $PGKG_COUNTS when set
+# (`make check` adds up its variants).
 # A test that exits nonzero without a "not ok" line, times out, prints no
 # plan, or runs a different number of tests than planned counts as one more
 # failure.  Exit status: 0 only if nothing failed.
@@ -195,6 +197,7 @@ main() {
 		FAILED=$((FAILED + 1))
 	fi
 	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+	[ -z "${PGKG_COUNTS:-}" ] || echo "$PASSED $FAILED $SKIPPED" >>"$PGKG_COUNTS"
 	[ "$FAILED" = 0 ]
 }
 

@@ -6,6 +6,7 @@
 set -eu
 . "$(dirname "$0")/../lib/cluster.sh"
 cd "$PGKG_ROOT"
+unset PGKG_COUNTS        # the runs below are examples, not part of this suite
 plan_none
 PV="sh tests/lib/pg-versions.sh"
 
