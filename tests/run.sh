@@ -162,6 +162,7 @@ matrix() {
 	echo
 	echo "version matrix (normal variant only): checks passed per script and PostgreSQL version;"
 	echo "FAIL(N): N checks failed; FAILED: timed out, crashed or wrong plan; missing: not installed;"
+	# shellcheck disable=SC2086 # one word per version
 	echo "pinned builds: $(sh tests/lib/pg-versions.sh list $versions | awk '{printf "%s%s", sep, $2; sep=" "}')"
 	row=$(printf '%-24s' script)
 	for v in $versions; do row+=$(printf ' %8s' "pg$v"); done
