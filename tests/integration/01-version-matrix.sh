@@ -8,6 +8,7 @@ set -eu
 cd "$PGKG_ROOT"
 unset PGKG_COUNTS        # the runs below are examples, not part of this suite
 plan_none
+require_root_or_skip_all     # the matrix itself runs only as root
 PV="sh tests/lib/pg-versions.sh"
 
 mapfile -t PINS < <($PV list 13 14 15 16 17 18)
