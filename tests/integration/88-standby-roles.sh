@@ -29,10 +29,10 @@ SPORT=$(cat "$S/port")
 # the standby's data: a copy of the primary's, stopped cleanly after start-up
 cluster_start "$P" >/dev/null
 cluster_stop "$P"
-_pgkg_as_user rm -rf "$S/data"
-_pgkg_as_user cp -a "$P/data" "$S/data"
-_pgkg_as_user touch "$S/data/standby.signal"
-_pgkg_as_user tee -a "$S/data/postgresql.conf" >/dev/null <<EOF
+run_as_test_user rm -rf "$S/data"
+run_as_test_user cp -a "$P/data" "$S/data"
+run_as_test_user touch "$S/data/standby.signal"
+run_as_test_user tee -a "$S/data/postgresql.conf" >/dev/null <<EOF
 # --- standby of $P ---
 port = $SPORT
 unix_socket_directories = '$S/sock'
