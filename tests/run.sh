@@ -6,10 +6,25 @@
 # Each test runs under `timeout` (PGKG_TEST_TIMEOUT seconds, default 600);
 # its output is shown prefixed with its name.  The last line is
 #   N passed, N failed, N skipped
-# counting TAP test lines ("ok ... # SKIP" and "# TODO" count as skipped).
+# counting TAP test lines ("ok ... # SKIP" and "# TODO" count as skipped);
+# the three numbers are also appended to the file $PGKG_COUNTS when set
+# (`make check` adds up its variants).
 # A test that exits nonzero without a "not ok" line, times out, prints no
 # plan, or runs a different number of tests than planned counts as one more
 # failure.  Exit status: 0 only if nothing failed.
+#
+# The version matrix: the core integration scripts ($MATRIX_SCRIPTS) run
+# once more against each PostgreSQL major version in $PGKG_VERSIONS
+# (default "13 14 15 16 17 18"), as "pgNN/SCRIPT", with the pinned server
+# builds that `make deps` downloads once (tests/lib/pg-versions.sh) and
+# Debian's psql/pg_isready; the rest of the suite runs on Debian's
+# PostgreSQL 15 only.  A version that is not installed counts as a failure,
+# never as a skip.  Its results are in the table before the last line, and
+# in that line's counts.  PGKG_VERSIONS=none turns it off (tests/variant.sh
+# does: the sanitizer and clang variants run the suite on 15 only); with a
+# FILTER it runs only when PGKG_VERSIONS is set, e.g.
+#   PGKG_VERSIONS=16 sh tests/run.sh 88-standby
+# PGKG_MATRIX_SCRIPTS (names without .sh) replaces the list of scripts.
 
 # The Makefile runs us with `sh`: switch to bash before any bash syntax.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -59,10 +74,13 @@ tally() {
 	if [ -n "$problem" ]; then
 		FAILED=$((FAILED + 1))
 		echo "$name: FAILED: $problem"
+		LAST="FAILED"
 	elif [ "$f" != 0 ]; then
 		echo "$name: FAILED ($f of $plan)"
+		LAST="FAIL($f)"
 	else
 		echo "$name: ok ($p passed, $s skipped)"
+		LAST="ok $p"
 	fi
 }
 
@@ -78,6 +96,99 @@ run_one() {
 
 matches() { [ -z "$FILTER" ] || [[ $1 == *"$FILTER"* ]]; }
 
+# ------------------------------------------------------- the version matrix
+
+MATRIX_SCRIPTS=${PGKG_MATRIX_SCRIPTS:-"10-preload-rewrite 20-preload-block-pass 60-two-clusters
+  70-exec 87-deadly-signals 88-standby-roles"}
+MATRIX_RUNS=0
+declare -A MATRIX=()    # "MAJOR SCRIPT" -> "ok N" | FAIL(N) | FAILED | missing
+
+# matrix_bindir MAJOR DIR : DIR/bin holds links to the pinned server build
+#   of MAJOR (initdb, pg_ctl, postgres) and to Debian's client programs
+#   (psql, pg_isready), for PGKG_PG_BINDIR (tests/lib/cluster.sh).  Server
+#   programs find each other and their share/lib through the resolved links.
+matrix_bindir() {
+	local major=$1 dir=$2 server client f
+	server=$(sh tests/lib/pg-versions.sh bindir "$major") || return 1
+	client=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	if [ ! -x "$server/postgres" ] || [ ! -x "$server/initdb" ]; then
+		echo "PostgreSQL $major is not installed in $server: run make deps" \
+			"(or set PGKG_VERSIONS to the versions you have)"
+		return 1
+	fi
+	if ! "$server/postgres" --version | grep -q " $major\."; then
+		echo "$server/postgres is not PostgreSQL $major: $("$server/postgres" --version)"
+		return 1
+	fi
+	[ -x "$client/psql" ] || { echo "no psql in /usr/lib/postgresql/*/bin: run make deps"; return 1; }
+	mkdir -p "$dir/bin" && chmod 755 "$dir" "$dir/bin" || return 1
+	for f in "$client"/* "$server"/*; do ln -sfn "$f" "$dir/bin/${f##*/}" || return 1; done
+}
+
+matrix() {
+	local versions=${PGKG_VERSIONS-} v s t tmp problem start row cell
+	local -a run=()
+	if [ "$versions" = none ]; then
+		echo "version matrix: off (PGKG_VERSIONS=none)"
+		return 0
+	fi
+	if [ -n "$FILTER" ] && [ -z "$versions" ]; then
+		echo "version matrix: not run with a FILTER unless PGKG_VERSIONS is set"
+		return 0
+	fi
+	for s in $MATRIX_SCRIPTS; do matches "$s.sh" && run+=("$s"); done
+	[ ${#run[@]} -gt 0 ] || return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "version matrix: skipped: needs root, as do the integration scripts it runs"
+		SKIPPED=$((SKIPPED + 1)) MATRIX_RUNS=$((MATRIX_RUNS + 1))
+		return 0
+	fi
+	versions=${versions:-"13 14 15 16 17 18"}
+	start=$SECONDS
+	tmp=$(mktemp -d /tmp/pgkg-matrix.XXXXXX) && chmod 755 "$tmp" || return 1
+	# shellcheck disable=SC2064 # expand $tmp now
+	trap "rm -f \"\$OUT\"; rm -rf '$tmp'" EXIT
+	for v in $versions; do
+		if ! problem=$(matrix_bindir "$v" "$tmp/$v" 2>&1); then
+			echo "pg$v: FAILED: $problem"
+			FAILED=$((FAILED + 1))
+			for s in "${run[@]}"; do MATRIX["$v $s"]=missing; done
+			MATRIX_RUNS=$((MATRIX_RUNS + 1))
+			continue
+		fi
+		for s in "${run[@]}"; do
+			t=tests/integration/$s.sh
+			if [ ! -f "$t" ]; then
+				echo "pg$v/$s.sh: FAILED: $t does not exist"
+				FAILED=$((FAILED + 1)) MATRIX["$v $s"]=FAILED
+				continue
+			fi
+			run_one "pg$v/$s.sh" env PGKG_PG_BINDIR="$tmp/$v/bin" bash "$t"
+			MATRIX["$v $s"]=$LAST
+			MATRIX_RUNS=$((MATRIX_RUNS + 1))
+		done
+	done
+	rm -rf "$tmp"
+	echo
+	echo "version matrix (normal variant only): checks passed per script and PostgreSQL version;"
+	echo "FAIL(N): N checks failed; FAILED: timed out, crashed or wrong plan; missing: not installed;"
+	# shellcheck disable=SC2086 # one word per version
+	echo "pinned builds: $(sh tests/lib/pg-versions.sh list $versions | awk '{printf "%s%s", sep, $2; sep=" "}')"
+	row=$(printf '%-24s' script)
+	for v in $versions; do row+=$(printf ' %8s' "pg$v"); done
+	echo "$row"
+	for s in "${run[@]}"; do
+		row=$(printf '%-24s' "$s")
+		for v in $versions; do
+			cell=${MATRIX["$v $s"]:-?}
+			case $cell in "ok "*) cell=${cell#ok } ;; esac
+			row+=$(printf ' %8s' "$cell")
+		done
+		echo "$row"
+	done
+	echo "version matrix: $((SECONDS - start)) s"
+}
+
 main() {
 	local t n=0
 	for t in build/tests/test_*; do
@@ -90,11 +201,14 @@ main() {
 		matches "${t##*/}" || continue
 		run_one "${t##*/}" bash "$t"; n=$((n + 1))
 	done
+	matrix
+	n=$((n + MATRIX_RUNS))
 	if [ "$n" = 0 ]; then
 		echo "run.sh: no tests${FILTER:+ matching \"$FILTER\"}"
 		FAILED=$((FAILED + 1))
 	fi
 	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+	[ -z "${PGKG_COUNTS:-}" ] || echo "$PASSED $FAILED $SKIPPED" >>"$PGKG_COUNTS"
 	[ "$FAILED" = 0 ]
 }
 

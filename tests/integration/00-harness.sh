@@ -75,7 +75,7 @@ zparent=$!
 register_pid "$zparent"
 z=""
 for i in $(seq 100); do
-	z=$(cat "$D/zombie")
+	z=$(cat "$D/zombie" 2>/dev/null) || true	# the background redirect may not have made it yet
 	[ -n "$z" ] && [ "$(cut -d' ' -f3 /proc/"$z"/stat 2>/dev/null)" = Z ] && break
 	sleep 0.02
 done

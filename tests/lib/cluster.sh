@@ -174,8 +174,10 @@ register_pid() { _PGKG_PIDS+=("$@"); }
 
 # ----------------------------------------------------------------- clusters
 
-# pg_bindir : newest /usr/lib/postgresql/*/bin (looked up once, when sourced).
-_PGKG_BINDIR=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1) || true
+# pg_bindir : $PGKG_PG_BINDIR (the version matrix points it at another
+#   server build, tests/run.sh), else the newest /usr/lib/postgresql/*/bin
+#   (looked up once, when sourced).  It must hold psql and pg_isready too.
+_PGKG_BINDIR=${PGKG_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)} || true
 pg_bindir() {
 	[ -n "$_PGKG_BINDIR" ] || _pgkg_die "no /usr/lib/postgresql/*/bin: run make deps" || return 1
 	printf '%s\n' "$_PGKG_BINDIR"

@@ -10,6 +10,12 @@
 #
 # PGKG_DEPS (space-separated) overrides the package list; PGKG_DEPS_SERVER=no
 # skips the check for a PostgreSQL server (packaging/deps.sh).
+#
+# With the default list it also installs npm (unless an npm is already on
+# PATH, e.g. from a nodejs that bundles it) and, through
+# tests/lib/pg-versions.sh, the pinned PostgreSQL builds of the version
+# matrix in $PGKG_VERSIONS (default 13-18; none: skip), downloaded once into
+# /var/cache/pgkillguard/pg.  A failed download fails this script.
 set -eu
 
 PACKAGES=${PGKG_DEPS:-"gcc gcc-multilib clang libclang-rt-14-dev valgrind make libc6-dev libseccomp-dev libpq-dev postgresql
@@ -66,7 +72,14 @@ check_server() {
 	echo "deps: ok (PostgreSQL server: $bindir)"
 }
 
+# matrix : the version matrix's builds are wanted (default list, server check, not "none").
+matrix() {
+	[ -z "${PGKG_DEPS:-}" ] && [ "${PGKG_DEPS_SERVER:-yes}" = yes ] &&
+		[ "${PGKG_VERSIONS:-}" != none ]
+}
+
 main() {
+	if matrix && ! command -v npm >/dev/null 2>&1; then PACKAGES="$PACKAGES npm"; fi
 	if ! command -v dpkg-query >/dev/null 2>&1; then
 		echo "deps: not a Debian system; make sure these are installed: $PACKAGES" >&2
 		check_server
@@ -88,6 +101,12 @@ main() {
 		fi
 	fi
 	check_server
+	if ! matrix; then :
+	elif [ "$(id -u)" != 0 ]; then
+		echo "deps: not root: no PostgreSQL builds for the version matrix (it needs root, like the integration tests)"
+	else
+		sh "$(dirname "$0")/pg-versions.sh" install
+	fi
 }
 
 main "$@"
