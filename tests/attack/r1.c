@@ -20,7 +20,10 @@
  *        when the signal went through.
  *   r1 tkill SUP SACRIFICE SIG
  *        The same act-as thread, signalled: the racer keeps calling
- *        tgkill(SUP, TID, SIG) on every thread of SUP.
+ *        tkill(TID, SIG) on every thread of SUP (refused: registered).
+ *   r1 ptrace PID SIG
+ *        PTRACE_ATTACH, wait for the stop, PTRACE_CONT injecting SIG: no
+ *        kill-family call at all (known gap, issue 12).
  *   r1 rawkill PID SIG
  *        kill(PID, SIG) by raw system call; prints "kill: ERRNO".
  */
@@ -33,7 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,9 +91,9 @@ static void *racer(void *unused)
 						printf("prlimit: hit %ld\n", tid);
 				}
 			} else {
-				if (syscall(SYS_tgkill, sup, tid, mode_sig) == 0) {
+				if (syscall(SYS_tkill, tid, mode_sig) == 0) {
 					if (!atomic_exchange(&hit, (int)tid))
-						printf("tgkill: hit %ld\n", tid);
+						printf("tkill: hit %ld\n", tid);
 				}
 			}
 		}
@@ -119,6 +124,18 @@ int main(int argc, char **argv)
 		printf("kill: %s\n", en((int)-raw_kill(atol(argv[2]), atol(argv[3]))));
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "ptrace")) {
+		long pid = atol(argv[2]), r;
+		int st;
+		r = ptrace(PTRACE_ATTACH, pid, NULL, NULL);
+		printf("ptrace attach: %s\n", en(r < 0 ? errno : 0));
+		if (r < 0)
+			return 0;
+		waitpid((pid_t)pid, &st, __WALL);
+		r = ptrace(PTRACE_CONT, pid, NULL, (void *)atol(argv[3]));
+		printf("ptrace cont with signal %s: %s\n", argv[3], en(r < 0 ? errno : 0));
+		return 0;
+	}
 	if ((argc == 6 && !strcmp(argv[1], "prlimit")) || (argc == 5 && !strcmp(argv[1], "tkill"))) {
 		pthread_t t;
 		long r;
@@ -133,7 +150,7 @@ int main(int argc, char **argv)
 			/* no cluster needed: pidfd_send_signal(pidfd(self), SIGWINCH) is
 			 * made by the supervisor on an act-as thread; repeat until hit */
 			int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-			for (int i = 0; i < 200000 && !atomic_load(&hit); i++)
+			for (int i = 0; i < 20000 && !atomic_load(&hit); i++)
 				syscall(SYS_pidfd_send_signal, pfd, SIGWINCH, NULL, 0);
 			printf("sacrifice: pidfd_send_signal(self) loop done\n");
 		} else {
