@@ -33,6 +33,10 @@
  *        the decoys exit, K connections to SOCKET make the postmaster fork
  *        backends into the freed pids, the hogs stop, and the starved
  *        kill()s land on backends.  Prints how many kills hit a postgres.
+ *   r1 setown PID
+ *        fcntl(pipe, F_SETOWN, PID) by raw system call; as a user who may
+ *        not signal PID, the refusal message still describes PID's cluster
+ *        (data directory read through the supervisor's privileges).
  *   r1 rawkill PID SIG
  *        kill(PID, SIG) by raw system call; prints "kill: ERRNO".
  */
@@ -43,6 +47,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -371,6 +376,14 @@ static int pidrace(const char *sockpath, int k, int rounds)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "setown")) {
+		int p[2];
+		if (pipe(p) < 0)
+			return 1;
+		long r = syscall(SYS_fcntl, p[0], F_SETOWN, atol(argv[2]));
+		printf("setown: %s\n", en(r < 0 ? errno : 0));
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "rawkill")) {
 		printf("kill: %s\n", en((int)-raw_kill(atol(argv[2]), atol(argv[3]))));
 		return 0;
