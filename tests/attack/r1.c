@@ -37,6 +37,10 @@
  *        fcntl(pipe, F_SETOWN, PID) by raw system call; as a user who may
  *        not signal PID, the refusal message still describes PID's cluster
  *        (data directory read through the supervisor's privileges).
+ *   r1 emfile-kill PID SIG
+ *        The preload seatbelt: fill every fd slot (open /dev/null until
+ *        EMFILE), then libc kill(PID, SIG).  quick_pass() cannot open
+ *        /proc/PID/comm and the library lets the call through.
  *   r1 rawkill PID SIG
  *        kill(PID, SIG) by raw system call; prints "kill: ERRNO".
  */
@@ -376,6 +380,16 @@ static int pidrace(const char *sockpath, int k, int rounds)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc == 4 && !strcmp(argv[1], "emfile-kill")) {
+		int n = 0;
+		while (open("/dev/null", O_RDONLY) >= 0)
+			n++;
+		int r = kill((pid_t)atol(argv[2]), atoi(argv[3]));	/* libc: preloaded guard */
+		int e = r < 0 ? errno : 0;
+		close(3);	/* room for stdio */
+		printf("emfile-kill after %d opens: %s\n", n, en(e));
+		return 0;
+	}
 	if (argc == 3 && !strcmp(argv[1], "setown")) {
 		int p[2];
 		if (pipe(p) < 0)
