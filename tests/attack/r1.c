@@ -307,12 +307,16 @@ static int pidrace_round(const char *sockpath, int k)
 		}
 		decoy[i] = c;
 	}
-	cycle_to(decoy[0] - 3000, decoy[0] - 1500);	/* most of the way first */
+	/* most of the way first (this host hands out ~600 pids/s by itself) */
+	cycle_to(decoy[0] - 400, decoy[0] - 250);
 	atomic_store(&go_kill, 1);
-	usleep(300000);	/* the supervisor answers CONTINUE; the killers starve */
-	cycle_to(decoy[0] - 200, decoy[0]);	/* the rest now */
+	usleep(250000);	/* the supervisor answers CONTINUE; the killers starve */
+	cycle_to(decoy[0] - 60, decoy[0]);	/* the rest now */
 	fill_below(decoy[0], keep[0], keep[1], pfd[1]);
 	long before = last_pid();
+	int pend0 = 0;
+	for (int i = 0; i < k; i++)
+		pend0 += kill_ret[i] == 1;
 	close(pfd[1]);	/* decoys exit */
 	for (int i = 0; i < k; i++)
 		waitpid(decoy[i], NULL, 0);
@@ -330,8 +334,9 @@ static int pidrace_round(const char *sockpath, int k)
 		reused += r;
 		both += p && r;
 	}
-	printf("round: decoys %d..%d, counter %ld, pending %d, pids reused by postgres %d, "
-	       "both %d\n", (int)decoy[0], (int)decoy[k - 1], before, pending, reused, both);
+	printf("round: decoys %d..%d, counter %ld, pending at release %d, after the forks %d, "
+	       "pids reused by postgres %d, both %d\n", (int)decoy[0], (int)decoy[k - 1], before,
+	       pend0, pending, reused, both);
 	atomic_store(&hog_run, 0);	/* the starved kills land now */
 	for (int i = 0; i < k; i++)
 		pthread_join(ks[i], NULL);
