@@ -1,6 +1,7 @@
 #!/bin/bash
 # r1-run.sh - red-team review r1: reproduce R1-1 (prlimit on an act-as
-# thread, quick_pass fails open) and R1-2 (postmaster.pid moved away) against
+# thread, quick_pass fails open), R1-2 (postmaster.pid moved away), R1-5
+# (kill of a future pid) and R1-4 (ptrace, issue 12) against
 # a setuid copy of pgkillguard-shell, on a throwaway cluster.  Run as root
 # from the worktree after `make`:  PGKG_TEST_USER=pgkgr1 bash tests/attack/r1-run.sh
 # Prints one line per attack: "VULNERABLE" (the cluster crash-restarted) or
@@ -41,6 +42,12 @@ verdict "R1-1 prlimit on an act-as thread" "$n"
 B3=$(newb a3); n=$(crash_restarts "$D")
 shell "cd $D/data && mv postmaster.pid pm.x && $W/r1 rawkill $B3 9; mv pm.x postmaster.pid" || true
 verdict "R1-2 postmaster.pid moved away" "$n"
+
+# R1-5: kill(-9) of pids that do not exist yet is CONTINUE; the callers
+# starve (SCHED_IDLE behind CPU hogs) until new backends take those pids.
+n=$(crash_restarts "$D")
+shell "$W/r1 futurerace $D/sock/.s.PGSQL.$(cat "$D/port") 40 10" || true
+verdict "R1-5 kill of a future pid (futurerace)" "$n"
 
 # R1-4 (issue 12): ptrace.
 B4=$(newb a4); n=$(crash_restarts "$D")

