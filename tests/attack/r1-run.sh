@@ -49,6 +49,24 @@ n=$(crash_restarts "$D")
 shell "$W/r1 futurerace $D/sock/.s.PGSQL.$(cat "$D/port") 40 10" || true
 verdict "R1-5 kill of a future pid (futurerace)" "$n"
 
+# R1-10: a planted "cluster" whose postmaster.pid is a symlink to a file
+# only root may read; its line 5 comes back in the guard's error message.
+# (Root writes the file here, standing in for any root-only file whose first
+# line is a number the attacker can get as a pid: pid_max is 32768.)
+if id pgkgatk >/dev/null 2>&1; then
+	A=$W/atk; mkdir "$A"; chown pgkgatk "$A"
+	runuser -u pgkgatk -- "$W/pgkillguard-shell" -c "ln -s $W/secret $A/postmaster.pid &&
+		(setsid $W/r1 fakepm $A >$A/pids 2>&1 &); sleep 0.5" || true
+	read -r _ FPM FB <"$A/pids"
+	printf '%s\n/d\n0\n5432\n/ROOT-ONLY-SECRET\n' "$FPM" >"$W/secret"; chmod 600 "$W/secret"
+	if runuser -u pgkgatk -- "$W/pgkillguard-shell" -c "$W/r1 rawkill $FB 9" 2>&1 |
+		grep -q ROOT-ONLY-SECRET; then echo "R1-10 file read through the supervisor: VULNERABLE"
+	else echo "R1-10 file read through the supervisor: held"; fi
+	kill -KILL "$FPM" "$FB" 2>/dev/null || true
+else
+	echo "R1-10: skipped (useradd --system --create-home pgkgatk first)"
+fi
+
 # R1-4 (issue 12): ptrace.
 B4=$(newb a4); n=$(crash_restarts "$D")
 shell "$W/r1 ptrace $B4 11" || true

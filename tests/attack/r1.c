@@ -45,6 +45,12 @@
  *        Simpler: K starving threads kill(-9) the next K pids, which do not
  *        exist yet (quick_pass: no /proc/PID, CONTINUE); then K connections
  *        to SOCKET make the postmaster fork backends into those pids.
+ *   r1 fakepm DIR
+ *        A planted "cluster" of the caller's own: this process chdir(DIR)s,
+ *        calls itself postgres and starts a child titled like a client
+ *        backend (also comm postgres); prints "fakepm PM BACKEND" and waits.
+ *        DIR/postmaster.pid may be a symlink anywhere: the supervisor opens
+ *        it with CAP_DAC_READ_SEARCH, following links, blocking on FIFOs.
  *   r1 rawkill PID SIG
  *        kill(PID, SIG) by raw system call; prints "kill: ERRNO".
  */
@@ -62,6 +68,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -466,6 +473,25 @@ static int pidrace(const char *sockpath, int k, int rounds)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc == 2 && !strcmp(argv[1], "fakebackend")) {
+		prctl(PR_SET_NAME, "postgres");
+		pause();
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "fakepm")) {
+		if (chdir(argv[2]) < 0)
+			return 1;
+		prctl(PR_SET_NAME, "postgres");
+		pid_t c = fork();
+		if (c == 0) {
+			char *av[] = {"postgres: pgkgatk postgres [local] idle", "fakebackend", NULL};
+			execv("/proc/self/exe", av);
+			_exit(127);
+		}
+		printf("fakepm %d %d\n", (int)getpid(), (int)c);
+		pause();
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "emfile-kill")) {
 		int n = 0;
 		while (open("/dev/null", O_RDONLY) >= 0)
