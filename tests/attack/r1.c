@@ -380,7 +380,19 @@ static int futurerace_round(const char *sockpath, int k)
 	for (int i = 0; i < k; i++)
 		decoy[i] = (pid_t)(cur + 1 + i);	/* not there yet */
 	atomic_store(&go_kill, 1);
-	usleep(100000);	/* every kill decided: CONTINUE, then starving */
+	usleep(20000);
+	/* wait until no killer still waits for the supervisor (state S in kill):
+	 * each was answered CONTINUE and now starves (state R) */
+	for (int w = 0; w < 200; w++) {
+		int waiting = 0;
+		long nr;
+		for (int i = 0; i < k; i++)
+			waiting += kill_ret[i] == 1 && thread_state(killer_tid[i], &nr) == 'S' &&
+				   nr == SYS_kill;
+		if (!waiting)
+			break;
+		usleep(5000);
+	}
 	for (int i = 0; i < k; i++) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sockpath);
