@@ -269,19 +269,38 @@ int pgkg_parse_pidfile(const char *buf, size_t len, struct pgkg_pidfile *out)
 }
 
 /* Read and parse <procroot>/<pid>/cwd/<name>. */
+/*
+ * Read and parse <procroot>/<pid>/cwd/<name>.  The file must be a regular
+ * file owned by the process itself (a postmaster writes its own): opened
+ * without following a link or blocking on a FIFO, so a planted "cluster"
+ * cannot make a privileged reader open any other file (R1-10).  Anything
+ * else is -EACCES: a pid file that cannot be trusted, never "no pid file".
+ */
 static NOINLINE int read_pidfile(const char *procroot, pid_t pid, const char *name,
 				 struct pgkg_pidfile *pf)
 {
 	char path[PGKG_PATH_MAX], buf[PIDFILE_MAX], leaf[64];
+	struct stat st, proc;
 	struct pgkg_buf b;
 	ssize_t n;
+	int fd;
 
 	pgkg_buf_init(&b, leaf, sizeof(leaf));
 	pgkg_buf_puts(&b, "cwd/");
 	pgkg_buf_puts(&b, name);
 	if (b.truncated || pgkg_proc_path(path, sizeof(path), procroot, pid, leaf))
 		return -ENAMETOOLONG;
-	n = pgkg_read_file(path, buf, sizeof(buf));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ELOOP ? -EACCES : -errno;	/* ENOENT: try the next name */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    pgkg_proc_path(path, sizeof(path), procroot, pid, NULL) || stat(path, &proc) < 0 ||
+	    st.st_uid != proc.st_uid) {
+		close(fd);
+		return -EACCES;
+	}
+	n = pgkg_read_fd(fd, buf, sizeof(buf));
+	close(fd);
 	if (n < 0)
 		return (int)n;
 	return pgkg_parse_pidfile(buf, (size_t)n, pf);
@@ -478,7 +497,11 @@ static int classify_child(const char *procroot, struct pgkg_target *t)
 		r = kind_from_title(procroot, t);
 		return r < 0 ? r : 1;
 	}
-	if (r < 0 && r != -ESRCH && is_server_process(procroot, t->st.ppid)) {
+	/* A server-named child of a server-named process is a cluster process
+	 * whatever its pid file says: one that cannot be read, or one that is
+	 * gone or renamed (R1-2: the owner moved postmaster.pid aside to make
+	 * its backends "not PostgreSQL" for a moment). */
+	if (r != -ESRCH && is_server_process(procroot, t->st.ppid)) {
 		mark_unverified(t);
 		return 1;
 	}

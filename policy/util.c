@@ -202,7 +202,7 @@ void pgkg_buf_put_value(struct pgkg_buf *b, const char *s)
 	pgkg_buf_put_value_n(b, s, pgkg_strlen(s));
 }
 
-static ssize_t read_fd_all(int fd, char *buf, size_t cap)
+ssize_t pgkg_read_fd(int fd, char *buf, size_t cap)
 {
 	size_t got = 0;
 
@@ -232,7 +232,7 @@ ssize_t pgkg_read_file_at(int dirfd, const char *name, char *buf, size_t cap)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -errno;
-	r = read_fd_all(fd, buf, cap);
+	r = pgkg_read_fd(fd, buf, cap);
 	close(fd);
 	return r;
 }

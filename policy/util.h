@@ -57,6 +57,8 @@ void pgkg_buf_put_value_n(struct pgkg_buf *b, const char *s, size_t n);
 ssize_t pgkg_read_file(const char *path, char *buf, size_t cap);
 /* Same, relative to an open directory fd (openat). */
 ssize_t pgkg_read_file_at(int dirfd, const char *name, char *buf, size_t cap);
+/* Read an open fd to its end (or cap - 1 bytes), NUL-terminated; -errno. */
+ssize_t pgkg_read_fd(int fd, char *buf, size_t cap);
 /* readlink + NUL termination; returns length or -errno (-ENAMETOOLONG if cut). */
 ssize_t pgkg_readlink(const char *path, char *buf, size_t cap);
 /* "<root>/<pid>/<leaf>" (leaf may be NULL): 0 or -ENAMETOOLONG. */

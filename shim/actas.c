@@ -89,7 +89,16 @@ static bool groups_differ(const struct pgkg_creds *who)
 	return n != who->ngroups || memcmp(now, who->groups, (size_t)n * sizeof(gid_t)) != 0;
 }
 
-static bool is_identity(const struct pgkg_creds *who)
+/*
+ * The acting thread takes the caller's real and effective ids, which are
+ * what the kernel's signal, socket and file checks look at, but keeps the
+ * supervisor's own saved ids: every check that lets a process act on
+ * another of the "same" user (prlimit, ptrace, /proc/TID/...) wants all
+ * three to match, so the caller can never reach the supervisor through
+ * this thread (R1-1: prlimit64 of an acting thread lowered the whole
+ * supervisor's RLIMIT_NOFILE).
+ */
+static bool is_identity(const struct pgkg_creds *who, uid_t saved_uid, gid_t saved_gid)
 {
 	uid_t r = (uid_t)-1, e = (uid_t)-1, s = (uid_t)-1;	/* set by the raw calls */
 	gid_t gr = (gid_t)-1, ge = (gid_t)-1, gs = (gid_t)-1;
@@ -97,21 +106,27 @@ static bool is_identity(const struct pgkg_creds *who)
 	if (pgkg_raw(SYS_getresuid, (long)&r, (long)&e, (long)&s, 0) < 0 ||
 	    pgkg_raw(SYS_getresgid, (long)&gr, (long)&ge, (long)&gs, 0) < 0)
 		return false;
-	return r == who->uid[0] && e == who->uid[1] && s == who->uid[2] && gr == who->gid[0] &&
-	       ge == who->gid[1] && gs == who->gid[2] && !groups_differ(who);
+	return r == who->uid[0] && e == who->uid[1] && s == saved_uid && gr == who->gid[0] &&
+	       ge == who->gid[1] && gs == saved_gid && !groups_differ(who);
 }
 
 static int become(const struct pgkg_creds *who, bool cap_kill)
 {
 	unsigned long long eff = 0, perm = 0;
+	uid_t r = 0, e = 0, suid = (uid_t)-1;
+	gid_t gr = 0, ge = 0, sgid = (gid_t)-1;
 
+	/* our own saved ids: kept, so the caller cannot act on this thread */
+	if (pgkg_raw(SYS_getresuid, (long)&r, (long)&e, (long)&suid, 0) < 0 ||
+	    pgkg_raw(SYS_getresgid, (long)&gr, (long)&ge, (long)&sgid, 0) < 0)
+		return -EPERM;
 	if (caps_get(&eff, &perm) < 0 || caps_set(perm, perm) < 0)
 		return -EPERM;
 	if (groups_differ(who) &&
 	    pgkg_raw(SYS_setgroups, who->ngroups, (long)who->groups, 0, 0) < 0)
 		return -EPERM;
-	if (pgkg_raw(SYS_setresgid, who->gid[0], who->gid[1], who->gid[2], 0) < 0 ||
-	    pgkg_raw(SYS_setresuid, who->uid[0], who->uid[1], who->uid[2], 0) < 0)
+	if (pgkg_raw(SYS_setresgid, who->gid[0], who->gid[1], sgid, 0) < 0 ||
+	    pgkg_raw(SYS_setresuid, who->uid[0], who->uid[1], suid, 0) < 0)
 		return -EPERM;
 	if (caps_get(&eff, &perm) < 0)
 		return -EPERM;
@@ -119,7 +134,7 @@ static int become(const struct pgkg_creds *who, bool cap_kill)
 	if (caps_set(perm, perm) < 0 || caps_get(&eff, &perm) < 0 ||
 	    (perm & ~BIT(CAP_KILL)) || (!cap_kill && perm))
 		return -EPERM;
-	return is_identity(who) ? 0 : -EPERM;
+	return is_identity(who, suid, sgid) ? 0 : -EPERM;
 }
 
 struct job {

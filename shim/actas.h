@@ -2,8 +2,10 @@
  * actas.h - do one thing with somebody's exact credentials, and the
  * supervisor's own least privilege.
  *
- *  1. pgkg_act_as() runs fn on a new thread that first takes the given
- *     uids, gids, groups and (optionally) CAP_KILL with per-thread raw system
+ *  1. pgkg_act_as() runs fn on a new thread that first takes the given real
+ *     and effective uids and gids (the saved ones stay the supervisor's:
+ *     no same-user operation of the caller can reach this thread), groups
+ *     and (optionally) CAP_KILL with per-thread raw system
  *     calls, so the kernel's own permission checks see exactly that identity.
  *     The thread never goes back: it ends after fn.  No other thread's
  *     credentials change (glibc's set*id would change them all).

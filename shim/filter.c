@@ -99,11 +99,11 @@ static int add_ptrace_rules(scmp_filter_ctx ctx)
 
 	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]) && !r; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(ptrace), 1,
-				     SCMP_A0_64(SCMP_CMP_EQ, (uint64_t)always[i]));
+				     SCMP_A0_64(SCMP_CMP_EQ, (uint64_t)always[i], 0));
 	for (size_t i = 0; i < sizeof(with_signal) / sizeof(with_signal[0]) && !r; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(ptrace), 2,
-				     SCMP_A0_64(SCMP_CMP_EQ, (uint64_t)with_signal[i]),
-				     SCMP_A3_64(SCMP_CMP_NE, 0));
+				     SCMP_A0_64(SCMP_CMP_EQ, (uint64_t)with_signal[i], 0),
+				     SCMP_A3_64(SCMP_CMP_NE, 0, 0));
 	return r;
 }
 

@@ -44,17 +44,33 @@ struct outcome {
 	int dropped;		/* >= 0: a real fatal signal; sessions it drops (audit) */
 };
 
-bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self)
+enum pgkg_quick pgkg_guard_quick(const char *procroot, long pid, int sig, pid_t self)
 {
 	char comm[16];
+	int r;
 
 	if (sig == 0 || pid == self)
-		return true;
+		return PGKG_QUICK_PASS;
 	if (pid <= 0)
-		return false;
-	if (pid > INT32_MAX || pgkg_read_comm(procroot, (pid_t)pid, comm) < 0)
-		return true;	/* no such process: the kernel answers */
-	return !pgkg_is_server_name(comm);
+		return PGKG_QUICK_CHECK;
+	if (pid > INT32_MAX)
+		return PGKG_QUICK_PASS;	/* the kernel answers */
+	r = pgkg_read_comm(procroot, (pid_t)pid, comm);
+	if (r == -ESRCH)
+		return PGKG_QUICK_GONE;
+	if (r < 0)
+		return PGKG_QUICK_CHECK;	/* unreadable (no fd left, ...): never "gone" */
+	return pgkg_is_server_name(comm) ? PGKG_QUICK_CHECK : PGKG_QUICK_PASS;
+}
+
+bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self)
+{
+	return pgkg_guard_quick(procroot, pid, sig, self) != PGKG_QUICK_CHECK;
+}
+
+int pgkg_verdict_errno(enum pgkg_verdict v)
+{
+	return v == PGKG_DONE ? 0 : v == PGKG_GONE ? ESRCH : EPERM;
 }
 
 bool pgkg_guard_same_cluster(const struct pgkg_guard *g, const struct pgkg_procstat *t)
@@ -716,22 +732,64 @@ static enum pgkg_verdict act(struct pgkg_guard *g, const struct pgkg_call *c,
 
 /* Classify pid into g->ws->target; true when it is a cluster process the
  * caller could signal and does not belong to. */
-static bool protected_target(struct pgkg_guard *g, pid_t pid)
+/* A target that could not be read (no fd left, /proc unreadable): refuse
+ * fatal and stop signals, let the rest through. */
+static enum pgkg_verdict unreadable(struct pgkg_guard *g, const struct pgkg_call *c, pid_t pid,
+				    int err)
+{
+	struct outcome o = {"block", "blocked-unreadable", LOG_WARNING, 0, NO_PRICE};
+	struct pgkg_call one = *c;
+	struct pgkg_buf b;
+
+	if (c->sig < 1 || c->sig > 64 ||
+	    !((pgkg_sigset_fatal() | pgkg_sigset_stop()) & PGKG_SIGBIT(c->sig)))
+		return PGKG_PASS;
+	one.pid = pid;
+	pgkg_buf_init(&b, g->ws->line, sizeof(g->ws->line));
+	pgkg_describe_call(&b, pid, c->sig);
+	pgkg_buf_puts(&b, " refused: pgkillguard could not read what process ");
+	pgkg_buf_putl(&b, pid);
+	pgkg_buf_puts(&b, " is (error ");
+	pgkg_buf_putl(&b, -err);
+	pgkg_buf_puts(&b, err == -EMFILE || err == -ENFILE ? ", too many open files" : "");
+	pgkg_buf_puts(&b, "); fatal and stop signals are refused until it can");
+	pgkg_say(g->msg_fd, g->ws->line);
+	audit(g, &one, NULL, &o);
+	return PGKG_DENY;
+}
+
+/*
+ * Classify pid into g->ws->target: 1 when it is a cluster process the caller
+ * could signal and does not belong to, 0 when the call is none of the
+ * guard's business, -ESRCH when it does not exist, or another negative errno
+ * when it could not be read.  The caller's right comes first: nothing is read
+ * about a process the caller could not signal anyway.
+ */
+static int protected_target(struct pgkg_guard *g, pid_t pid)
 {
 	struct pgkg_target *t = &g->ws->target;
+	int r = g->ops->can_signal(g, pid);
 
-	if (pgkg_classify(g->procroot, pid, t) < 0 || t->kind == PGKG_KIND_NONE)
-		return false;
-	if (pgkg_guard_same_cluster(g, &t->st))
-		return false;
-	return g->ops->can_signal(g, pid) == 0;
+	if (r == -ESRCH)
+		return -ESRCH;
+	if (r < 0)
+		return 0;	/* the kernel will say EPERM */
+	r = pgkg_classify(g->procroot, pid, t);
+	if (r < 0)
+		return r;
+	return t->kind != PGKG_KIND_NONE && !pgkg_guard_same_cluster(g, &t->st);
 }
 
 static enum pgkg_verdict guard_one(struct pgkg_guard *g, const struct pgkg_call *c, pid_t pid)
 {
 	struct pgkg_decision d;
+	int r = protected_target(g, pid);
 
-	if (!protected_target(g, pid))
+	if (r == -ESRCH)
+		return PGKG_GONE;
+	if (r < 0)
+		return unreadable(g, c, pid, r);
+	if (r == 0)
 		return PGKG_PASS;
 	pgkg_decide(policy(g), &g->caller, &g->ws->target, c->sig, &d);
 	return act(g, c, &g->ws->target, &d);
@@ -767,7 +825,7 @@ static void consider(struct pgkg_guard *g, const struct pgkg_call *c, struct swe
 		return;
 	s->members++;
 	s->only = pid;
-	if (!pgkg_is_server_name(st.comm) || !protected_target(g, pid))
+	if (!pgkg_is_server_name(st.comm) || protected_target(g, pid) != 1)
 		return;
 	pgkg_decide(policy(g), &g->caller, &g->ws->target, c->sig, &d);
 	if (d.action == PGKG_ALLOW)
@@ -1009,12 +1067,37 @@ enum pgkg_verdict pgkg_guard_ptrace(struct pgkg_guard *g, long request, pid_t pi
 
 	if (cls == PGKG_PTRACE_OTHER || pid <= 0 || pid == g->caller.pid)
 		return PGKG_PASS;
-	if (!protected_target(g, pid))
+	if (protected_target(g, pid) != 1)
 		return PGKG_PASS;
 	c.how = ptrace_name(request);
 	if (cls == PGKG_PTRACE_ATTACH)
 		return ptrace_attach(g, &c, request, &g->ws->target);
 	return ptrace_signal(g, &c, request, &g->ws->target);
+}
+
+/* The first member of process group pgid that is a cluster process the
+ * caller could signal (into g->ws->target), or 0. */
+static pid_t protected_member(struct pgkg_guard *g, pid_t pgid)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int fd = open(g->procroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct pgkg_dirwalk w;
+	const char *name;
+	pid_t found = 0;
+
+	if (fd < 0)
+		return 0;
+	pgkg_dirwalk_init(&w, fd, buf, sizeof(buf));
+	while (!found && (name = pgkg_dirwalk_next(&w))) {
+		long pid = parse_pid_name(name);
+		struct pgkg_procstat st;
+		if (pid > 0 && pgkg_read_stat(g->procroot, (pid_t)pid, &st) == 0 &&
+		    st.pgrp == pgid && pgkg_is_server_name(st.comm) &&
+		    protected_target(g, (pid_t)pid) == 1)
+			found = (pid_t)pid;
+	}
+	close(fd);
+	return found;
 }
 
 enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long owner)
@@ -1027,14 +1110,19 @@ enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long o
 
 	if (owner == 0 || owner < -INT32_MAX || who == g->caller.pid)
 		return PGKG_PASS;
-	if (pgkg_classify(g->procroot, who, t) < 0 || t->kind == PGKG_KIND_NONE ||
-	    pgkg_guard_same_cluster(g, &t->st))
-		return PGKG_PASS;
+	/* a group: every member, whether its leader is still there or not */
+	if (owner < 0 ? !protected_member(g, who) : protected_target(g, who) != 1)
+		return PGKG_PASS;	/* none the caller could signal: the kernel sends nothing */
 	pgkg_buf_init(&b, g->ws->line, sizeof(g->ws->line));
 	pgkg_buf_puts(&b, how);
 	pgkg_buf_puts(&b, " naming ");
 	pgkg_buf_putl(&b, owner);
 	pgkg_buf_puts(&b, " (");
+	if (owner < 0) {
+		pgkg_buf_puts(&b, "a process group holding ");
+		pgkg_buf_putl(&b, t->pid);
+		pgkg_buf_puts(&b, ", ");
+	}
 	pgkg_describe_target(&b, t);
 	pgkg_buf_puts(&b, ") refused: the kernel would send it SIGIO, which crashes PostgreSQL "
 			  "like kill -9; use pg_terminate_backend()");

@@ -26,7 +26,13 @@ enum pgkg_verdict {
 	PGKG_PASS = 0,		/* let the original call through */
 	PGKG_DONE,		/* answered for the caller: return 0 */
 	PGKG_DENY,		/* answered for the caller: -1 / EPERM */
+	PGKG_GONE,		/* answered for the caller: -1 / ESRCH.  The target did not
+				 * exist when judged: never passed on, so a process made
+				 * later with that pid (a new backend) cannot receive it */
 };
+
+/* The errno a front-end answers for a verdict other than PASS (0 for DONE). */
+int pgkg_verdict_errno(enum pgkg_verdict v);
 
 /* One call as the caller made it (for messages and decisions). */
 struct pgkg_call {
@@ -99,6 +105,11 @@ bool pgkg_guard_same_cluster(const struct pgkg_guard *g, const struct pgkg_procs
  * name, or one that does not exist).  At most one small /proc read.
  */
 bool pgkg_guard_quick_pass(const char *procroot, long pid, int sig, pid_t self);
+/* The same, three ways: PASS (certainly passes), GONE (no such process: answer
+ * ESRCH, never pass it on), CHECK (take the full path, also when /proc could
+ * not be read: an unreadable target is never taken for a missing one). */
+enum pgkg_quick { PGKG_QUICK_CHECK = 0, PGKG_QUICK_PASS, PGKG_QUICK_GONE };
+enum pgkg_quick pgkg_guard_quick(const char *procroot, long pid, int sig, pid_t self);
 
 
 /*

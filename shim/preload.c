@@ -223,7 +223,9 @@ static enum pgkg_verdict judge(enum pgkg_sysc nr, long a, long b, long c, long d
 	return v;
 }
 
-/* PASS: make the original system call; otherwise answer it. */
+/* PASS: make the original system call; otherwise answer it.  GONE (no such
+ * process when judged) is passed on too: the library is a seatbelt, and a
+ * program in a pid namespace of its own may see pids our /proc does not. */
 static long answer(enum pgkg_verdict v, long nr, long a, long b, long c, long d)
 {
 	if (v == PGKG_DONE)

@@ -476,7 +476,7 @@ static int handle_fd(struct job *j, struct pgkg_guard *g, const struct pgkg_sigc
 	} else {
 		v = PGKG_PASS;	/* not a process fd, or exited: the kernel will say so */
 	}
-	r = v == PGKG_DONE ? 0 : -EPERM;
+	r = -pgkg_verdict_errno(v);
 	if (v == PGKG_PASS) {
 		if (sc->ptr && read_caller_mem(j, sc->ptr, &info, sizeof(info)) < 0)
 			r = -EFAULT;
@@ -498,7 +498,7 @@ static int handle_pid(struct job *j, struct pgkg_guard *g, const struct pgkg_sig
 							    : pgkg_guard_call(g, &call);
 
 	*cont = v == PGKG_PASS;
-	return v == PGKG_DONE ? 0 : -EPERM;
+	return -pgkg_verdict_errno(v);
 }
 
 /* The tracer whose PTRACE_KILL was refused: gdb would wait for ever for a
@@ -545,18 +545,25 @@ static int handle_ptrace(struct job *j, struct pgkg_guard *g, const struct pgkg_
 			    "holds stopped is released (it cannot wait for a death that will not come)");
 		pgkg_act_as(&j->caller, j->caller_cap_kill, end_tracer, &r);
 	}
-	return v == PGKG_DONE ? 0 : -EPERM;
+	return -pgkg_verdict_errno(v);
 }
 
-static void decode(const struct seccomp_notif *req, struct pgkg_sigcall *sc)
+/* The call's name: native and 32-bit by libseccomp's tables; x32 calls come
+ * as x86-64 with bit 30 set in the number.  false: not one we know (refused). */
+static bool decode(const struct seccomp_notif *req, struct pgkg_sigcall *sc)
 {
 	char *name = seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
+	enum pgkg_sysc kind;
 	uint64_t args[6];
 
+	if (!name && req->data.arch == SCMP_ARCH_X86_64 && (req->data.nr & 0x40000000))
+		name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X32, req->data.nr);
+	kind = pgkg_sysc_from_name(name);
+	free(name);
 	for (int i = 0; i < 6; i++)
 		args[i] = req->data.args[i];
-	pgkg_sigcall_decode(pgkg_sysc_from_name(name), args, sc);
-	free(name);
+	pgkg_sigcall_decode(kind, args, sc);
+	return kind != PGKG_SC_NONE;
 }
 
 /* Decide one call; fill resp (CONTINUE, 0, or an error). */
@@ -570,7 +577,8 @@ static void handle(struct job *j, struct seccomp_notif_resp *resp)
 	resp->id = j->req.id;
 	resp->flags = 0;
 	resp->error = -EPERM;	/* unknown means no */
-	decode(&j->req, &sc);
+	if (!decode(&j->req, &sc))
+		return;		/* a notified call we cannot name: refused */
 	if (sc.kind == PGKG_SIGCALL_NONE) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;	/* signal 0, not an owner call */
 		return;
@@ -593,19 +601,20 @@ static void handle(struct job *j, struct seccomp_notif_resp *resp)
 
 /*
  * The common case first: a call by process id to a process that is not a
- * server (pgkg_guard_quick_pass: one read of /proc/PID/comm) is CONTINUE,
+ * server (pgkg_guard_quick: one read of /proc/PID/comm) is CONTINUE, and one
+ * to a pid nobody holds is ESRCH (answered, never passed on),
  * on the receiving thread, without reading the caller.  Native calls whose
  * first argument is a process, not a thread: tkill, and other ABIs, take
  * the full path.
  */
-static bool quick_pass(const struct sup *s, const struct seccomp_notif *req)
+static enum pgkg_quick quick_pass(const struct sup *s, const struct seccomp_notif *req)
 {
 	const __u64 *x = req->data.args;
 	long pid;
 	int sig;
 
 	if (req->data.arch != (__u32)seccomp_arch_native())
-		return false;
+		return PGKG_QUICK_CHECK;
 	switch (req->data.nr) {
 	case SYS_kill: case SYS_rt_sigqueueinfo:
 		pid = (int)(uint32_t)x[0], sig = (int)(uint32_t)x[1];
@@ -614,10 +623,11 @@ static bool quick_pass(const struct sup *s, const struct seccomp_notif *req)
 		pid = (int)(uint32_t)x[0], sig = (int)(uint32_t)x[2];
 		break;
 	default:
-		return false;
+		return PGKG_QUICK_CHECK;
 	}
-	return pid > 0 && !targets_supervisor(s, pid) &&
-	       pgkg_guard_quick_pass(procroot, pid, sig, (pid_t)req->pid);
+	if (pid <= 0 || targets_supervisor(s, pid))
+		return PGKG_QUICK_CHECK;
+	return pgkg_guard_quick(procroot, pid, sig, (pid_t)req->pid);
 }
 
 /* ---- the supervisor ---- */
@@ -714,14 +724,24 @@ static void serve_one(struct sup *s, struct seccomp_notif *req, struct seccomp_n
 	memset(req, 0, sizeof(*req));
 	if (seccomp_notify_receive(s->listener, req) < 0)
 		return;		/* the caller was interrupted: it will call again */
-	if (quick_pass(s, req)) {
+	switch (quick_pass(s, req)) {
+	case PGKG_QUICK_PASS:
 		memset(resp, 0, sizeof(*resp));
 		resp->id = req->id;
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		respond(s, resp);
 		return;
+	case PGKG_QUICK_GONE:
+		/* never CONTINUE a kill of a pid nobody holds yet: the postmaster
+		 * could fork a backend into it before the kernel acts */
+		memset(resp, 0, sizeof(*resp));
+		resp->id = req->id;
+		resp->error = -ESRCH;
+		respond(s, resp);
+		return;
+	default:
+		dispatch(s, req);
 	}
-	dispatch(s, req);
 }
 
 static void wait_idle(struct sup *s)

@@ -100,8 +100,10 @@ t_like "$RC:$ERR_TEXT" "^1:.*parent not verifiable\) blocked" "unreadable pid fi
 t_ok "the child lives" alive "$FCHILD"
 chmod 644 "$FP/postmaster.pid"
 printf '1\n%s\n' "$FP" >"$FP/postmaster.pid"
-run_capture guarded_user bash -c "kill -STOP $FCHILD; kill -CONT $FCHILD"
-t_is "$RC:$(guard_lines)" "0:0" "stale pid file (names another process): not a postmaster, calls pass (documented in SECURITY.md)"
+run_capture guarded_user bash -c "kill -9 $FCHILD"
+t_like "$RC:$ERR_TEXT" "^1:pgkillguard: kill -9 $FCHILD \(postmaster child \(not yet identified\), parent not verifiable\) blocked" \
+	"stale pid file (names another process): its server-named child is still a cluster process (R1-2), refused"
+t_ok "stale pid file: the child lives" alive "$FCHILD"
 
 # ---- targets that exit while they are classified
 FS=$(mktemp -d "$G_DIR/spawn.XXXXXX")

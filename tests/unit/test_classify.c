@@ -296,6 +296,10 @@ static void build_tree(void)
 		pid_path(path, sizeof(path), 200, NULL);
 		if (chown(path, 1234, 1234) < 0)
 			die(path);
+		/* ... and wrote its own pid file, as a postmaster does */
+		snprintf(path, sizeof(path), "%s/postmaster.pid", d2);
+		if (chown(path, 1234, 1234) < 0)
+			die(path);
 	}
 
 	make_proc(250, "postmaster", 1, "/usr/pgsql-15/bin/postmaster -D /data3", make_datadir("data3", "postmaster.pid", pidfile_text(250, 5434)));
@@ -361,6 +365,18 @@ static void check_kind(pid_t pid, enum pgkg_kind want, pid_t pm, const char *wha
 	is_str(pgkg_kind_name(t.kind), pgkg_kind_name(want), "pid %d is %s", (int)pid, what);
 	is_int(t.cluster.postmaster, pm, "pid %d belongs to postmaster %d", (int)pid, (int)pm);
 	ok(!t.unverified, "pid %d verified", (int)pid);
+}
+
+/* A server-named child of a server-named process whose pid file does not
+ * name it: still a cluster process, unverified (R1-2). */
+static void check_unverified_child(pid_t pid, const char *what)
+{
+	struct pgkg_target t;
+
+	is_int(pgkg_classify(procroot, pid, &t), 0, "classify %d returns 0 (%s)", (int)pid, what);
+	is_str(pgkg_kind_name(t.kind), pgkg_kind_name(PGKG_KIND_UNKNOWN_CHILD),
+	       "pid %d is a cluster process all the same (%s)", (int)pid, what);
+	ok(t.unverified, "pid %d: its postmaster unverified", (int)pid);
 }
 
 static void test_postmaster(void)
@@ -445,7 +461,7 @@ static void test_not_protected(void)
 
 	check_kind(400, PGKG_KIND_NONE, 0, "postgres with a stale pid file");
 	is_int(pgkg_probe_postmaster(procroot, 400, &c), 0, "probe: stale pid file says no");
-	check_kind(401, PGKG_KIND_NONE, 0, "child of a postgres with a stale pid file");
+	check_unverified_child(401, "child of a postgres with a stale pid file");
 
 	check_kind(601, PGKG_KIND_NONE, 0, "single-user postgres under bash");
 	is_int(pgkg_probe_postmaster(procroot, 601, &c), 0, "probe: negative line 1 says no");
@@ -512,7 +528,7 @@ static void test_orphans(void)
 	check_kind(965, PGKG_KIND_NONE, 0, "postmaster command line, stale pid file: not an orphan");
 	check_kind(966, PGKG_KIND_NONE, 0, "containerised process: not judged from the host");
 	check_kind(967, PGKG_KIND_NONE, 0, "no pid file in its cwd: not an orphan");
-	check_kind(968, PGKG_KIND_NONE, 0, "parent is a live server process: not an orphan");
+	check_unverified_child(968, "parent is a live server process: not an orphan");
 	ok(!pgkg_kind_is_backend(PGKG_KIND_ORPHAN), "orphan is not in the backend set");
 	ok(PGKG_KINDS_ANY & PGKG_KIND_BIT(PGKG_KIND_ORPHAN), "orphan is in any");
 	is_int(pgkg_kinds_from_name("orphan", 6), PGKG_KIND_BIT(PGKG_KIND_ORPHAN), "kind name orphan");
