@@ -11,3 +11,9 @@ $(B)/tests/dropcheck: tests/attack/dropcheck.c $(B)/shim/actas.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< $(B)/shim/actas.o $(CORE_OBJ) $(LDFLAGS) -lpthread
 
+
+# The red-team review's attacker programs (tests/attack/r1.c, R1-NOTES.md),
+# driven by tests/integration/71-attacks-r1.sh.
+$(B)/tests/r1: tests/attack/r1.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -o $@ $< $(LDFLAGS) -lpthread

@@ -577,6 +577,15 @@ t_like() {
 	return 0
 }
 
+# t_unlike STRING REGEX NAME : STRING must not match REGEX.
+t_unlike() {
+	local rc=0
+	[[ $1 =~ $2 ]] && rc=1
+	_t_result "$rc" "$3"
+	if [ "$rc" != 0 ]; then t_diag "'$1'"; t_diag "  matches /$2/"; fi
+	return 0
+}
+
 # t_skip NAME REASON : a skipped test.
 t_skip() {
 	_T_N=$((_T_N + 1))
