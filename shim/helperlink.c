@@ -1,5 +1,6 @@
 /*
- * helperlink.c - start, reuse and talk to the rewrite helper.
+ * helperlink.c - start, reuse and talk to the rewrite helper (the messages:
+ * rwproto.c).
  *
  *  1. MUST NOT allocate or take locks: a busy flag (atomic) guards the cached
  *     connection; a concurrent or re-entrant caller gets a one-shot helper.
