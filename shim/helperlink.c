@@ -1,5 +1,6 @@
 /*
- * helperlink.c - start, reuse and talk to the rewrite helper.
+ * helperlink.c - start, reuse and talk to the rewrite helper (the messages:
+ * rwproto.c).
  *
  *  1. MUST NOT allocate or take locks: a busy flag (atomic) guards the cached
  *     connection; a concurrent or re-entrant caller gets a one-shot helper.
@@ -31,7 +32,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -319,67 +319,11 @@ static int spawn(const char *path)
 	return sv[0];
 }
 
-static int send_req(int fd, const struct pgkg_rw_req *req, int pidfd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {.iov_base = (void *)req, .iov_len = sizeof(*req)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t r;
-
-	if (pidfd >= 0) {
-		memset(&u, 0, sizeof(u));
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
-	}
-	do
-		r = sendmsg(fd, &msg, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	return r == (ssize_t)sizeof(*req) ? 0 : -EPIPE;
-}
-
-/* 0 with rep filled; -EPIPE when the helper went away before answering. */
-static int recv_rep(int fd, uint32_t timeout_ms, struct pgkg_rw_rep *rep)
-{
-	long long deadline = pgkg_mono_ms() + timeout_ms + ANSWER_MARGIN_MS;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	ssize_t r;
-
-	for (;;) {
-		long long left = deadline - pgkg_mono_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r > 0)
-			break;
-	}
-	do
-		r = recv(fd, rep, sizeof(*rep), 0);
-	while (r < 0 && errno == EINTR);
-	if (r == 0 || (r < 0 && errno == ECONNRESET))
-		return -EPIPE;
-	if (r != (ssize_t)sizeof(*rep) || rep->magic != PGKG_RW_MAGIC)
-		return -EPROTO;
-	rep->detail[sizeof(rep->detail) - 1] = '\0';
-	return 0;
-}
-
 static int exchange(int fd, const struct pgkg_rw_req *req, int pidfd, struct pgkg_rw_rep *rep)
 {
-	int r = send_req(fd, req, pidfd);
+	int r = pgkg_rw_send_req(fd, req, pidfd);
 
-	return r ? r : recv_rep(fd, req->timeout_ms, rep);
+	return r ? r : pgkg_rw_recv_rep(fd, (long long)req->timeout_ms + ANSWER_MARGIN_MS, rep);
 }
 
 /* Is fd still the socket we cached (not closed or replaced by the program)? */

@@ -1,9 +1,11 @@
 /*
  * rwproto.h - the rewrite request: what the guard asks the database step
  * to do, and its answer.  The preload library sends it to its helper process
- * (`pgkillguard __rewrite-helper`) over a SOCK_SEQPACKET socketpair, with the
- * target's pidfd attached (SCM_RIGHTS); the seccomp supervisor calls the
- * database step in process with the same structs.
+ * (`pgkillguard __rewrite-helper`) over a SOCK_SEQPACKET socketpair, one
+ * message each way, with the target's pidfd attached to the request
+ * (fdpass.c); the seccomp supervisor calls the database step in process with
+ * the same structs.  Both ends of the socket use the functions below
+ * (rwproto.c): helperlink.c the library's, helper.c the helper's.
  */
 #ifndef PGKG_RWPROTO_H
 #define PGKG_RWPROTO_H
@@ -55,5 +57,26 @@ struct pgkg_rw_rep {
 	 * "state=active wait_event=- query=DO $$ ..." (whitespace folded), or "". */
 	char activity[400];
 };
+
+/* The library's end.  Async-signal-safe, like all of the library's path
+ * (rwproto.c rule 1). */
+
+/* The request, with pidfd attached when >= 0: 0, or -EPIPE (not sent). */
+int pgkg_rw_send_req(int sock, const struct pgkg_rw_req *req, int pidfd);
+/* The answer, waiting at most wait_ms: 0 with rep filled (strings
+ * terminated); -EPIPE when the helper went away before answering;
+ * -ETIMEDOUT; -EPROTO for a message that is not one whole answer; else the
+ * -errno of the wait or the receive. */
+int pgkg_rw_recv_rep(int sock, long long wait_ms, struct pgkg_rw_rep *rep);
+
+/* The helper's end. */
+
+/* The next request, waiting at most idle_ms: 1 with req filled (strings
+ * terminated) and *pidfd the descriptor that came with it or -1; 0 on EOF,
+ * idle or error; -EPROTO for a message that is not one whole request (its
+ * descriptor closed, *pidfd -1). */
+int pgkg_rw_recv_req(int sock, long long idle_ms, struct pgkg_rw_req *req, int *pidfd);
+/* The answer: 0 or -errno. */
+int pgkg_rw_send_rep(int sock, const struct pgkg_rw_rep *rep);
 
 #endif

@@ -58,6 +58,7 @@
 #include "actas.h"
 #include "audit.h"
 #include "cli.h"
+#include "fdpass.h"
 #include "filter.h"
 #include "guard.h"
 #include "rawsys.h"
@@ -102,25 +103,6 @@ struct job {
 
 /* ---- the child ---- */
 
-static int send_fd(int sock, int fd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {0};
-	char byte = 'L';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
 /* Terminal-generated signals reach the command's process group anyway. */
 static const int supervisor_ignores[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE};
 /* A hangup or a stop request for the session goes on to the command. */
@@ -153,7 +135,7 @@ static noreturn void child_main(int sock, char **cmd, const struct pgkg_exec_opt
 		    errno == EPERM || errno == EACCES
 			? "refused: already inside a pgkillguard session, or no_new_privs is needed"
 			: "kernel 5.5 or later is needed");
-	if ((fd = seccomp_notify_fd(ctx)) < 0 || send_fd(sock, fd) < 0)
+	if ((fd = seccomp_notify_fd(ctx)) < 0 || pgkg_fdpass_send_fd(sock, fd) < 0)
 		die("cannot hand the seccomp listener to the supervisor");
 	close(fd);
 	seccomp_release(ctx);
@@ -632,29 +614,6 @@ static enum pgkg_quick quick_pass(const struct sup *s, const struct seccomp_noti
 
 /* ---- the supervisor ---- */
 
-static int recv_fd(int sock)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c;
-	int fd = -1;
-	ssize_t r;
-
-	do
-		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	c = r == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
 static void respond(struct sup *s, struct seccomp_notif_resp *resp)
 {
 	if (seccomp_notify_id_valid(s->listener, resp->id) == 0)
@@ -871,7 +830,7 @@ int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 		sigaction(supervisor_forwards[i], &sa, NULL);
 	}
 	prctl(PR_SET_DUMPABLE, 0);	/* no ptrace, no /proc/PID/mem for the guarded user */
-	s.listener = recv_fd(sv[0]);
+	s.listener = pgkg_fdpass_recv_fd(sv[0]);
 	/* A guarded call waits for us: hand over the CPU instead of waking us on
 	 * another one (~25 -> ~6 us a round trip; older kernels say EINVAL). */
 	if (s.listener >= 0)
