@@ -233,14 +233,14 @@ static void test_user(void)
 		(void)!write(fd, text, sizeof(text) - 1);
 		close(fd);
 	}
-	pgkg_audit_set_passwd(path);
+	pgkg_policy_set_account_files(path, NULL);
 	pgkg_buf_init(&b, out, sizeof(out));
 	pgkg_put_user(&b, 4711);
 	is_str(out, "\"x result=ok\\x1b\"", "user= with blanks, '=' and ESC is quoted and escaped");
 	pgkg_buf_init(&b, out, sizeof(out));
 	pgkg_put_user(&b, 0);
 	is_str(out, "root", "an ordinary name stays bare");
-	pgkg_audit_set_passwd("/etc/passwd");
+	pgkg_policy_set_account_files(NULL, NULL);
 	unlink(path);
 	rmdir(dir);
 }
