@@ -29,7 +29,7 @@ LDHARDEN     := -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 PQ_CFLAGS   := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 
 # The decision core: no libpq, no allocation; linked into all three.
-CORE_SRC := policy/util.c policy/kinds.c policy/title.c policy/procfs.c \
+CORE_SRC := policy/util.c policy/accounts.c policy/kinds.c policy/title.c policy/procfs.c \
             policy/signals.c policy/policy.c policy/grammar.c \
             policy/options.c policy/load.c policy/decide.c
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/default_policy.o

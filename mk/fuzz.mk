@@ -1,9 +1,9 @@
 # mk/fuzz.mk - libFuzzer targets for the parsers that read what others write:
-# the policy language, process titles, /proc/PID/stat, postmaster.pid and
+# the policy language, process titles, /proc/PID/stat and status, postmaster.pid and
 # what a server sends the wire-protocol client (shim/pgwire.c)
 # (tests/fuzz/fuzz_*.c; what each checks is at the top of its file).
 #
-#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="policy title stat pidfile pgwire"]
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="policy title stat status pidfile pgwire"]
 #       build (clang, libFuzzer + ASan + UBSan) and run each target for
 #       FUZZ_SECONDS, starting from tests/fuzz/corpus/NAME and
 #       tests/fuzz/regress/NAME; fails if any target finds a crash
@@ -17,7 +17,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= policy title stat pidfile pgwire
+FUZZ_TARGETS ?= policy title stat status pidfile pgwire
 FUZZ_B       := $(B)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_BINS     = $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)

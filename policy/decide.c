@@ -7,123 +7,20 @@
  *     from signal handlers, in any process, PID 1 included.
  *  2. MUST NOT use getpwnam/getgrnam (NSS may load modules, allocate, talk
  *     to the network): user= names are looked up in /etc/passwd and
- *     /etc/group, read with open/read through a fixed stack buffer.  A name
- *     that is not there never matches.
+ *     /etc/group by accounts.c, which streams them through a small fixed
+ *     buffer.  A name that is not there never matches.
  *  3. MUST fail open for processes outside a cluster (kind NONE) and for
  *     signal 0; a broken policy blocks fatal and stop signals to cluster
  *     processes and allows everything else.
  */
 #include "policy.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "accounts.h"
 #include "util.h"
 
-#define ACCOUNT_LINE_MAX 1024	/* longer lines of passwd/group are skipped */
 #define NSIG_MAX 64
-
-static const char *passwd_path = "/etc/passwd";
-static const char *group_path = "/etc/group";
-
-void pgkg_policy_set_account_files(const char *passwd, const char *group)
-{
-	passwd_path = passwd ? passwd : "/etc/passwd";
-	group_path = group ? group : "/etc/group";
-}
-
-/* ---- /etc/passwd and /etc/group ---- */
-
-struct lookup {
-	const char *name;
-	size_t n;
-	uint32_t id;
-};
-
-/* "name:x:ID:..." with name == l->name: fills l->id. */
-static bool entry_matches(const char *line, size_t len, struct lookup *l)
-{
-	const char *end = line + len, *f2, *f3, *c3;
-	long long id;
-
-	if (len <= l->n || line[l->n] != ':' || memcmp(line, l->name, l->n) != 0)
-		return false;
-	f2 = line + l->n + 1;
-	f3 = memchr(f2, ':', (size_t)(end - f2));
-	if (!f3)
-		return false;
-	f3++;
-	c3 = memchr(f3, ':', (size_t)(end - f3));
-	if (!c3)
-		c3 = end;
-	if (f3 == c3 || f3[0] == '-' ||
-	    pgkg_parse_ll(f3, (size_t)(c3 - f3), 0, UINT32_MAX - 1, &id) < 0)
-		return false;
-	l->id = (uint32_t)id;
-	return true;
-}
-
-static ssize_t read_some(int fd, char *buf, size_t n)
-{
-	ssize_t r;
-
-	do
-		r = read(fd, buf, n);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
-
-/* Feed the complete lines of buf[0..*have) to entry_matches; keep the rest. */
-static bool scan_buffer(char *buf, size_t *have, bool *skipping, struct lookup *l)
-{
-	size_t start = 0;
-	char *nl;
-
-	while ((nl = memchr(buf + start, '\n', *have - start))) {
-		size_t n = (size_t)(nl - (buf + start));
-		if (!*skipping && entry_matches(buf + start, n, l))
-			return true;
-		*skipping = false;
-		start += n + 1;
-	}
-	if (start == 0 && *have == ACCOUNT_LINE_MAX) {
-		*skipping = true;	/* a line too long to be an account: skip it */
-		*have = 0;
-		return false;
-	}
-	memmove(buf, buf + start, *have - start);
-	*have -= start;
-	return false;
-}
-
-/* The id of name in a passwd- or group-format file. */
-static bool lookup_id(const char *path, const char *name, size_t n, uint32_t *id)
-{
-	char buf[ACCOUNT_LINE_MAX];
-	struct lookup l = {name, n, 0};
-	size_t have = 0;
-	bool skipping = false, found = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
-	if (fd < 0)
-		return false;
-	for (;;) {
-		ssize_t r = read_some(fd, buf + have, sizeof(buf) - have);
-		if (r <= 0) {
-			found = r == 0 && have && !skipping && entry_matches(buf, have, &l);
-			break;
-		}
-		have += (size_t)r;
-		found = scan_buffer(buf, &have, &skipping, &l);
-		if (found)
-			break;
-	}
-	close(fd);
-	*id = l.id;
-	return found;
-}
 
 /* ---- conditions ---- */
 
@@ -157,7 +54,7 @@ static bool user_item_matches(const struct pgkg_caller *c, const char *s, size_t
 		if (pgkg_parse_ll(s, n, 0, UINT32_MAX - 1, &v) < 0)
 			return false;
 		id = (uint32_t)v;
-	} else if (!lookup_id(group ? group_path : passwd_path, s, n, &id)) {
+	} else if (!pgkg_account_id(group ? PGKG_ACCOUNT_GROUP : PGKG_ACCOUNT_USER, s, n, &id)) {
 		return false;
 	}
 	return group ? in_groups(c, id) : c->uid == id;

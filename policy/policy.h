@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "accounts.h"	/* pgkg_policy_set_account_files */
 #include "kinds.h"
 #include "procfs.h"
 
@@ -171,9 +172,5 @@ void pgkg_decide(const struct pgkg_policy *p, const struct pgkg_caller *caller,
 void pgkg_decide_scope(const struct pgkg_policy *p, const struct pgkg_caller *caller,
 		       const struct pgkg_target *target, enum pgkg_scope scope,
 		       struct pgkg_decision *out);
-
-/* For tests: read accounts for user= from these files instead of /etc/passwd
- * and /etc/group (NULL restores the default).  Not thread-safe. */
-void pgkg_policy_set_account_files(const char *passwd, const char *group);
 
 #endif

@@ -33,7 +33,6 @@
 
 #define NOINLINE __attribute__((noinline))
 #define PIDFILE_MAX 3072	/* 8 lines, two of them paths < MAXPGPATH */
-#define STATUS_MAX 4096		/* NSpid comes after Groups, which can be long */
 #define TITLE_MAX 512
 
 static const char *const server_names[] = {PGKG_SERVER_NAMES, NULL};
@@ -95,6 +94,10 @@ static int stat_field(struct pgkg_procstat *out, int field, const char *f, size_
 	if (field == 3) {
 		out->state = f[0];
 		return n == 1 ? 0 : -EINVAL;
+	}
+	if (field == 7) {	/* tty_nr: only for messages, 0 when odd */
+		out->tty_nr = pgkg_parse_ll(f, n, INT_MIN, INT_MAX, &v) ? 0 : (int)v;
+		return 0;
 	}
 	if (field != 4 && field != 5 && field != 6 && field != 22)
 		return 0;
@@ -328,44 +331,238 @@ static int find_pidfile(const char *procroot, pid_t pid, struct pgkg_cluster *ou
 	return denied;
 }
 
+/* ---- /proc/PID/status: the one parser ---- */
+
+#define STATUS_CHUNK 512
+#define STATUS_TOKEN 24		/* longer values are malformed (numbers have <= 20 digits) */
+
+struct status_key {
+	const char *name;
+	unsigned bit;
+	int min, max;		/* how many values the line has */
+};
+
+static const struct status_key status_keys[] = {
+	{"State", PGKG_STATUS_STATE, 1, 2},	/* "S (sleeping)" */
+	{"Tgid", PGKG_STATUS_TGID, 1, 1},
+	{"TracerPid", PGKG_STATUS_TRACER, 1, 1},
+	{"Uid", PGKG_STATUS_UID, 4, 4},
+	{"Gid", PGKG_STATUS_GID, 4, 4},
+	{"Groups", PGKG_STATUS_GROUPS, 0, PGKG_STATUS_MAX_GROUPS},
+	{"NSpid", PGKG_STATUS_NSPID, 1, PGKG_STATUS_MAX_NSPID},
+	{"CapEff", PGKG_STATUS_CAPEFF, 1, 1},
+	{"Seccomp", PGKG_STATUS_SECCOMP, 1, 1},
+};
+#define NSTATUS_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
+
+/* The parse in progress: the file arrives in pieces, a line and a value may
+ * be split anywhere. */
+struct status_parser {
+	struct pgkg_status *out;
+	const struct status_key *key;	/* of this line; NULL: skip the line */
+	bool in_key;		/* still reading this line's "Key:" */
+	bool line_bad;
+	int nvalues;		/* of this line so far */
+	char tok[STATUS_TOKEN];
+	size_t tlen;		/* > sizeof(tok) once too long */
+};
+
+static bool parse_hex(const char *s, size_t n, unsigned long long *v)
+{
+	*v = 0;
+	if (n == 0 || n > 16)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return false;
+		*v = *v << 4 | (unsigned)d;
+	}
+	return true;
+}
+
+/* Value number i of the line whose key has bit: stored, or false if malformed. */
+static bool status_value(struct pgkg_status *st, unsigned bit, int i, const char *s, size_t n)
+{
+	long long v = 0;
+
+	if (bit == PGKG_STATUS_STATE) {
+		if (i == 0)
+			st->state = s[0];
+		return i > 0 || n == 1;
+	}
+	if (bit == PGKG_STATUS_CAPEFF)
+		return parse_hex(s, n, &st->cap_eff);
+	if (pgkg_parse_ll(s, n, bit == PGKG_STATUS_NSPID ? 1 : 0,
+			  bit == PGKG_STATUS_UID || bit == PGKG_STATUS_GID || bit == PGKG_STATUS_GROUPS
+				  ? UINT32_MAX : INT_MAX, &v) < 0)
+		return false;
+	if (bit == PGKG_STATUS_TGID)
+		st->tgid = (pid_t)v;
+	else if (bit == PGKG_STATUS_TRACER)
+		st->tracer = (pid_t)v;
+	else if (bit == PGKG_STATUS_UID)
+		st->uid[i] = (uid_t)v;
+	else if (bit == PGKG_STATUS_GID)
+		st->gid[i] = (gid_t)v;
+	else if (bit == PGKG_STATUS_GROUPS)
+		st->groups[i] = (gid_t)v;
+	else if (bit == PGKG_STATUS_NSPID)
+		st->nspid[i] = (pid_t)v;
+	else
+		st->seccomp = (int)v;
+	return true;
+}
+
+/* The token just read: the line's key (when it ends with ':') or a value. */
+static void status_token(struct status_parser *p, bool key_end)
+{
+	size_t n = p->tlen;
+
+	p->tlen = 0;
+	if (p->in_key) {
+		p->in_key = false;
+		p->key = NULL;
+		for (size_t k = 0; key_end && n <= sizeof(p->tok) && k < NSTATUS_KEYS; k++) {
+			if (strlen(status_keys[k].name) == n && !memcmp(p->tok, status_keys[k].name, n))
+				p->key = &status_keys[k];
+		}
+		return;
+	}
+	if (!p->key || n == 0)
+		return;
+	if (n > sizeof(p->tok) || p->nvalues >= p->key->max ||
+	    !status_value(p->out, p->key->bit, p->nvalues, p->tok, n))
+		p->line_bad = true;
+	p->nvalues++;
+}
+
+static void status_line_end(struct status_parser *p)
+{
+	status_token(p, false);
+	if (p->key) {
+		const struct status_key *k = p->key;
+		bool ok = !p->line_bad && p->nvalues >= k->min && p->nvalues <= k->max;
+
+		p->out->have = ok ? p->out->have | k->bit : p->out->have & ~k->bit;
+		p->out->bad = ok ? p->out->bad & ~k->bit : p->out->bad | k->bit;
+		if (k->bit == PGKG_STATUS_GROUPS)
+			p->out->ngroups = ok ? p->nvalues : 0;
+		else if (k->bit == PGKG_STATUS_NSPID)
+			p->out->nnspid = ok ? p->nvalues : 0;
+	}
+	p->key = NULL;
+	p->in_key = true;
+	p->line_bad = false;
+	p->nvalues = 0;
+}
+
+static void status_init(struct status_parser *p, struct pgkg_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	memset(p, 0, sizeof(*p));
+	p->out = out;
+	p->in_key = true;
+}
+
+static void status_feed(struct status_parser *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '\n') {
+			status_line_end(p);
+		} else if (p->in_key && c == ':') {
+			status_token(p, true);
+		} else if (!p->in_key && is_blank(c)) {
+			status_token(p, false);
+		} else if (p->in_key || p->key) {
+			if (p->tlen < sizeof(p->tok))
+				p->tok[p->tlen] = c;
+			if (p->tlen <= sizeof(p->tok))
+				p->tlen++;
+		}
+	}
+}
+
+static void status_finish(struct status_parser *p)
+{
+	if (!p->in_key || p->tlen)
+		status_line_end(p);	/* a last line without '\n' */
+}
+
+int pgkg_parse_status(const char *buf, size_t len, struct pgkg_status *out)
+{
+	struct status_parser p;
+
+	status_init(&p, out);
+	status_feed(&p, buf, len);
+	status_finish(&p);
+	return 0;
+}
+
+int pgkg_read_status_file(const char *path, unsigned want, struct pgkg_status *out)
+{
+	struct status_parser p;
+	char chunk[STATUS_CHUNK];
+	ssize_t r;
+	int fd;
+
+	status_init(&p, out);
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		status_feed(&p, chunk, (size_t)r);
+		if (want && ((out->have | out->bad) & want) == want)
+			break;	/* the rest is not wanted (a line may be cut: dropped) */
+	}
+	if (r == 0)
+		status_finish(&p);
+	r = r < 0 ? -errno : 0;
+	close(fd);
+	return (int)r;
+}
+
+int pgkg_read_status(const char *procroot, pid_t pid, unsigned want, struct pgkg_status *out)
+{
+	char path[PGKG_PATH_MAX];
+
+	memset(out, 0, sizeof(*out));
+	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "status"))
+		return -ENAMETOOLONG;
+	return gone_or(pgkg_read_status_file(path, want, out));
+}
+
 /* ---- NSpid ---- */
 
-#define NSPID_MAX 33	/* the kernel nests pid namespaces 32 deep */
-
-/* Every number of the "NSpid:" line of [l, l+n): *count of them, the first
- * in our pid namespace, the last in the process's own. */
-static int nspid_numbers(const char *l, size_t n, long long *v, int *count)
-{
-	const char *p = l, *t;
-	size_t tn;
-
-	*count = 0;
-	while (next_field(&p, l + n, &t, &tn)) {
-		if (*count == NSPID_MAX || pgkg_parse_ll(t, tn, 1, INT_MAX, &v[*count]))
-			return -EINVAL;
-		(*count)++;
-	}
-	return *count ? 0 : -EINVAL;
-}
+#define NSPID_MAX PGKG_STATUS_MAX_NSPID
 
 /* The pid of pid in each pid namespace it belongs to, outermost first. */
 static NOINLINE int read_nspids(const char *procroot, pid_t pid, long long *v, int *count)
 {
-	char path[PGKG_PATH_MAX], buf[STATUS_MAX];
-	const char *p = buf, *l;
-	size_t n;
-	ssize_t len;
+	struct pgkg_status st;
+	int r = pgkg_read_status(procroot, pid, PGKG_STATUS_NSPID, &st);
 
-	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "status"))
-		return -ENAMETOOLONG;
-	len = pgkg_read_file(path, buf, sizeof(buf));
-	if (len < 0)
-		return gone_or(len);
-	while (next_line(&p, buf + len, &l, &n)) {
-		if (n > 6 && memcmp(l, "NSpid:", 6) == 0)
-			return nspid_numbers(l + 6, n - 6, v, count);
-	}
-	return -ENOENT;
+	*count = 0;
+	if (r < 0)
+		return r;
+	if (st.bad & PGKG_STATUS_NSPID)
+		return -EINVAL;
+	if (!(st.have & PGKG_STATUS_NSPID))
+		return -ENOENT;
+	for (int i = 0; i < st.nnspid; i++)
+		v[i] = st.nspid[i];
+	*count = st.nnspid;
+	return 0;
 }
 
 /* The pid as its innermost pid namespace sees it (last NSpid value). */
@@ -622,76 +819,26 @@ int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out)
 
 /* ---- credentials ---- */
 
-/* Up to max numbers (base 10, or 16) after a status key; their count. */
-static int status_numbers(const char *l, size_t n, int base, unsigned long long *v, int max)
-{
-	const char *end = l + n, *f;
-	size_t fn;
-	int got = 0;
-
-	while (next_field(&l, end, &f, &fn)) {
-		unsigned long long x = 0;
-		if (got == max || fn > 20)
-			return -1;
-		for (size_t i = 0; i < fn; i++) {
-			int d = f[i] >= '0' && f[i] <= '9' ? f[i] - '0'
-				: base == 16 && f[i] >= 'a' && f[i] <= 'f' ? f[i] - 'a' + 10 : -1;
-			if (d < 0)
-				return -1;
-			x = x * (unsigned)base + (unsigned)d;
-		}
-		v[got++] = x;
-	}
-	return got;
-}
-
-static int creds_line(struct pgkg_creds *c, const char *l, size_t n, unsigned *seen)
-{
-	static const char *const keys[] = {"Tgid:", "Uid:", "Gid:", "Groups:", "CapEff:"};
-	unsigned long long v[PGKG_CREDS_MAX_GROUPS];
-	size_t k = 0;
-	int got;
-
-	while (k < 5 && !(n >= strlen(keys[k]) && !memcmp(l, keys[k], strlen(keys[k]))))
-		k++;
-	if (k == 5)
-		return 0;
-	l += strlen(keys[k]);
-	n -= strlen(keys[k]);
-	got = status_numbers(l, n, k == 4 ? 16 : 10, v, k == 3 ? PGKG_CREDS_MAX_GROUPS : 4);
-	if (got < 0 || (k == 0 && got != 1) || ((k == 1 || k == 2) && got != 4) || (k == 4 && got != 1))
-		return -EINVAL;
-	for (int i = 0; i < got; i++) {
-		if (k == 0) c->tgid = (pid_t)v[i];
-		else if (k == 1) c->uid[i] = (uid_t)v[i];
-		else if (k == 2) c->gid[i] = (gid_t)v[i];
-		else if (k == 3) c->groups[i] = (gid_t)v[i];
-		else c->cap_eff = v[i];
-	}
-	if (k == 3)
-		c->ngroups = got;
-	*seen |= 1U << k;
-	return 0;
-}
+#define CREDS_LINES (PGKG_STATUS_TGID | PGKG_STATUS_UID | PGKG_STATUS_GID | PGKG_STATUS_GROUPS | \
+		     PGKG_STATUS_CAPEFF)
 
 int pgkg_read_creds(const char *procroot, pid_t tid, struct pgkg_creds *out)
 {
-	char path[PGKG_PATH_MAX], buf[STATUS_MAX * 2];
-	const char *p = buf, *l;
-	unsigned seen = 0;
-	size_t n;
-	ssize_t len;
+	struct pgkg_status st;
+	int r = pgkg_read_status(procroot, tid, CREDS_LINES, &st);
 
 	memset(out, 0, sizeof(*out));
-	if (pgkg_proc_path(path, sizeof(path), procroot, tid, "status"))
-		return -ENAMETOOLONG;
-	len = pgkg_read_file(path, buf, sizeof(buf));
-	if (len < 0)
-		return gone_or(len);
-	while (next_line(&p, buf + len, &l, &n))
-		if (creds_line(out, l, n, &seen) < 0)
-			return -EINVAL;
-	return seen == 0x1f ? 0 : -EINVAL;
+	if (r < 0)
+		return r;
+	if ((st.have & CREDS_LINES) != CREDS_LINES)
+		return -EINVAL;
+	out->tgid = st.tgid;
+	memcpy(out->uid, st.uid, sizeof(out->uid));
+	memcpy(out->gid, st.gid, sizeof(out->gid));
+	out->ngroups = st.ngroups;
+	memcpy(out->groups, st.groups, (size_t)st.ngroups * sizeof(out->groups[0]));
+	out->cap_eff = st.cap_eff;
+	return 0;
 }
 
 /* ---- what an fd names (pidfd_send_signal) ---- */
@@ -778,27 +925,18 @@ long pgkg_fd_target(const char *procroot, int fd, enum pgkg_fd_kind *kind)
 
 int pgkg_read_tracer(const char *procroot, pid_t pid, pid_t *tracer)
 {
-	char path[PGKG_PATH_MAX], buf[STATUS_MAX];
-	const char *p = buf, *l;
-	long long v;
-	size_t n;
-	ssize_t len;
+	struct pgkg_status st;
+	int r = pgkg_read_status(procroot, pid, PGKG_STATUS_TRACER, &st);
 
 	*tracer = 0;
-	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "status"))
-		return -ENAMETOOLONG;
-	len = pgkg_read_file(path, buf, sizeof(buf));
-	if (len < 0)
-		return gone_or(len);
-	while (next_line(&p, buf + len, &l, &n)) {
-		if (n > 10 && memcmp(l, "TracerPid:", 10) == 0) {
-			if (pgkg_parse_ll(l + 11, n - 11, 0, INT_MAX, &v) < 0)
-				return -EINVAL;
-			*tracer = (pid_t)v;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	if (r < 0)
+		return r;
+	if (st.bad & PGKG_STATUS_TRACER)
+		return -EINVAL;
+	if (!(st.have & PGKG_STATUS_TRACER))
+		return -ENOENT;
+	*tracer = st.tracer;
+	return 0;
 }
 
 ssize_t pgkg_read_wchan(const char *procroot, pid_t pid, char *buf, size_t cap)

@@ -29,6 +29,7 @@ struct pgkg_procstat {
 	pid_t ppid;
 	pid_t pgrp;
 	pid_t session;
+	int tty_nr;		/* controlling terminal (field 7), 0: none */
 	unsigned long long starttime;	/* clock ticks since boot, field 22 */
 	uid_t uid;		/* owner of /proc/PID (the process's euid) */
 };
@@ -96,8 +97,50 @@ struct pgkg_target {
  */
 int pgkg_classify(const char *procroot, pid_t pid, struct pgkg_target *out);
 
+/*
+ * What <procroot>/<pid>/status says: the one parser of that file, streamed
+ * through a small buffer (the Groups line can be long).  A line counts in
+ * `have` when it is there and well formed, in `bad` when it is there but is
+ * not (Groups: also more than PGKG_STATUS_MAX_GROUPS of them); the fields of
+ * a line that is not in `have` are not to be used.
+ */
+#define PGKG_STATUS_MAX_GROUPS 256
+#define PGKG_STATUS_MAX_NSPID 33	/* the kernel nests pid namespaces 32 deep */
+enum {
+	PGKG_STATUS_STATE = 1u << 0,
+	PGKG_STATUS_TGID = 1u << 1,
+	PGKG_STATUS_TRACER = 1u << 2,
+	PGKG_STATUS_UID = 1u << 3,
+	PGKG_STATUS_GID = 1u << 4,
+	PGKG_STATUS_GROUPS = 1u << 5,
+	PGKG_STATUS_NSPID = 1u << 6,
+	PGKG_STATUS_CAPEFF = 1u << 7,
+	PGKG_STATUS_SECCOMP = 1u << 8,
+};
+struct pgkg_status {
+	unsigned have, bad;	/* PGKG_STATUS_* */
+	char state;		/* State: R S D Z T t X ... */
+	pid_t tgid;		/* Tgid: */
+	pid_t tracer;		/* TracerPid: 0 when not traced */
+	uid_t uid[4];		/* Uid: real, effective, saved, filesystem */
+	gid_t gid[4];		/* Gid: */
+	int ngroups;		/* Groups: */
+	gid_t groups[PGKG_STATUS_MAX_GROUPS];
+	int nnspid;		/* NSpid: the pid in each pid namespace, ours first */
+	pid_t nspid[PGKG_STATUS_MAX_NSPID];
+	unsigned long long cap_eff;	/* CapEff: */
+	int seccomp;		/* Seccomp: 0 none, 1 strict, 2 filter */
+};
+/* Parse the contents of a status file.  Pure; always 0 (see have/bad). */
+int pgkg_parse_status(const char *buf, size_t len, struct pgkg_status *out);
+/* Read and parse the status file at path, stopping once every line of want
+ * (PGKG_STATUS_*; 0: the whole file) is in have or bad: 0, or -errno. */
+int pgkg_read_status_file(const char *path, unsigned want, struct pgkg_status *out);
+/* The same for <procroot>/<pid>/status: 0, -ESRCH (gone) or -errno. */
+int pgkg_read_status(const char *procroot, pid_t pid, unsigned want, struct pgkg_status *out);
+
 /* A thread's credentials, from <procroot>/<tid>/status (creds are per thread). */
-#define PGKG_CREDS_MAX_GROUPS 256
+#define PGKG_CREDS_MAX_GROUPS PGKG_STATUS_MAX_GROUPS
 struct pgkg_creds {
 	pid_t tgid;
 	uid_t uid[4];		/* real, effective, saved, filesystem */

@@ -13,12 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-static const char *passwd_path = "/etc/passwd";
-
-void pgkg_audit_set_passwd(const char *path)
-{
-	passwd_path = path;
-}
+#include "accounts.h"
 
 static void put_client(struct pgkg_buf *b, const struct pgkg_title *ti)
 {
@@ -80,68 +75,24 @@ void pgkg_describe_call(struct pgkg_buf *b, long pid, int sig)
 	pgkg_buf_putl(b, pid);
 }
 
-/* Field f (0-based) of a ':'-separated line. */
-static const char *field(const char *line, const char *end, int f, size_t *len)
-{
-	const char *p = line;
-
-	for (; f > 0 && p < end; p++) {
-		if (*p == ':')
-			f--;
-	}
-	const char *q = memchr(p, ':', (size_t)(end - p));
-	*len = (size_t)((q ? q : end) - p);
-	return p;
-}
-
-static bool lookup_user(uid_t uid, struct pgkg_buf *b)
-{
-	char buf[16384];
-	ssize_t n = pgkg_read_file(passwd_path, buf, sizeof(buf));
-
-	for (char *line = buf, *end; n > 0 && line < buf + n; line = end + 1) {
-		size_t ulen, nlen;
-		long long v;
-		end = memchr(line, '\n', (size_t)(buf + n - line));
-		if (!end)
-			end = buf + n;
-		const char *u = field(line, end, 2, &ulen);
-		const char *name = field(line, end, 0, &nlen);
-		if (pgkg_parse_ll(u, ulen, 0, UINT32_MAX, &v) == 0 && (uid_t)v == uid && nlen) {
-			pgkg_buf_put_value_n(b, name, nlen);
-			return true;
-		}
-	}
-	return false;
-}
-
 void pgkg_put_user(struct pgkg_buf *b, uid_t uid)
 {
-	if (!lookup_user(uid, b))
+	char name[256];
+	ssize_t n = pgkg_account_user_name(uid, name, sizeof(name));
+
+	if (n > 0)
+		pgkg_buf_put_value_n(b, name, (size_t)n);
+	else
 		pgkg_buf_putl(b, uid);
 }
 
 void pgkg_put_tty(struct pgkg_buf *b, const char *procroot, pid_t pid)
 {
-	char path[128], buf[1024];
-	const char *p;
-	long long tty = 0;
-
-	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "stat") ||
-	    pgkg_read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')'))) {
-		pgkg_buf_putc(b, '?');
-		return;
-	}
-	/* after ")": state ppid pgrp session tty_nr */
-	for (int f = 0; f < 5 && p; f++)
-		p = strchr(p + 1, ' ');
-	if (p) {
-		const char *e = strchr(p + 1, ' ');
-		if (!e || pgkg_parse_ll(p + 1, (size_t)(e - p - 1), 0, UINT32_MAX, &tty))
-			tty = 0;
-	}
+	struct pgkg_procstat st;
+	int tty = pgkg_read_stat(procroot, pid, &st) == 0 ? st.tty_nr : 0;
 	unsigned maj = major((dev_t)tty), min = minor((dev_t)tty);
-	if (tty == 0)
+
+	if (tty <= 0)
 		pgkg_buf_putc(b, '?');
 	else if (maj >= 136 && maj <= 143) {
 		pgkg_buf_puts(b, "pts/");

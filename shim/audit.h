@@ -19,7 +19,7 @@ void pgkg_describe_target(struct pgkg_buf *b, const struct pgkg_target *t);
 /* "kill -9 1234", "kill -9 -- -1234" (whatever the system call: the audit
  * line names that) */
 void pgkg_describe_call(struct pgkg_buf *b, long pid, int sig);
-/* The user name for uid from /etc/passwd, else the number. */
+/* The user name for uid from /etc/passwd (accounts.c), else the number. */
 void pgkg_put_user(struct pgkg_buf *b, uid_t uid);
 /* "pts/3", "tty1" or "?" for the caller's controlling terminal. */
 void pgkg_put_tty(struct pgkg_buf *b, const char *procroot, pid_t pid);
@@ -27,7 +27,5 @@ void pgkg_put_tty(struct pgkg_buf *b, const char *procroot, pid_t pid);
 void pgkg_say(int fd, const char *text);
 /* Send "<pri>pgkillguard[pid]: <text>" to the syslog socket (authpriv). */
 void pgkg_syslog(const char *socket_path, int severity, pid_t pid, const char *text);
-/* Test hook: where pgkg_put_user reads accounts ("/etc/passwd"). */
-void pgkg_audit_set_passwd(const char *path);
 
 #endif

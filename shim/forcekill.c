@@ -242,10 +242,10 @@ static bool confirmed(const struct fk_opts *o)
 /* Seccomp: 2 in our status: a filter (such as pgkillguard exec's) sees our kill(2). */
 static bool under_seccomp_filter(void)
 {
-	char buf[4096];
-	ssize_t n = pgkg_read_file("/proc/self/status", buf, sizeof(buf));
+	struct pgkg_status st;
 
-	return n > 0 && strstr(buf, "\nSeccomp:\t2\n") != NULL;
+	return pgkg_read_status_file("/proc/self/status", PGKG_STATUS_SECCOMP, &st) == 0 &&
+	       (st.have & PGKG_STATUS_SECCOMP) && st.seccomp == 2;
 }
 
 /* Still the process we classified?  (pid reuse between the check and now) */

@@ -216,20 +216,16 @@ static struct conn *find(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req
 	return NULL;
 }
 
-/* n blank-separated decimal ids from s ("\t1000\t1000\t1000\t1000\n"). */
-static int read_ids(const char *s, unsigned *ids, int n)
+/* The uids (real, effective, saved, filesystem) of pm, from its status. */
+static int read_uids(const struct pgkg_rewriter *rw, pid_t pm, unsigned *ids)
 {
-	for (int i = 0; i < n; i++) {
-		long long v;
-		size_t len;
+	struct pgkg_status ps;
 
-		s += strspn(s, " \t");
-		len = strspn(s, "0123456789");
-		if (pgkg_parse_ll(s, len, 0, UINT32_MAX, &v) < 0)
-			return -1;
-		ids[i] = (unsigned)v;
-		s += len;
-	}
+	if (pgkg_read_status(rw->procroot, pm, PGKG_STATUS_UID, &ps) < 0 ||
+	    !(ps.have & PGKG_STATUS_UID))
+		return -1;
+	for (int i = 0; i < 4; i++)
+		ids[i] = ps.uid[i];
 	return 0;
 }
 
@@ -250,19 +246,17 @@ static int read_ids(const char *s, unsigned *ids, int n)
 static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
 			 char *err, size_t errcap)
 {
-	char path[PGKG_PATH_MAX + 96], status[4096];
-	const char *why = NULL, *p;
+	char path[PGKG_PATH_MAX + 96];
+	const char *why = NULL;
 	unsigned ids[4] = {0};
 	struct pgkg_procstat st;
 	struct stat sb;
 	int dir = -1, fd = -1;
 
-	snprintf(path, sizeof(path), "%s/%d/status", rw->procroot, req->postmaster);
 	if (pgkg_read_stat(rw->procroot, req->postmaster, &st) < 0 ||
 	    st.starttime != req->pm_starttime)
 		why = "it has exited";
-	else if (pgkg_read_file(path, status, sizeof(status)) <= 0 ||
-		 !(p = strstr(status, "\nUid:")) || read_ids(p + 5, ids, 4) < 0)
+	else if (read_uids(rw, req->postmaster, ids) < 0)
 		why = "its user ids cannot be read";
 	else if (ids[0] != ids[1] || !ids[0] || !ids[2])
 		why = "it runs as root, or with real and effective uids that differ";

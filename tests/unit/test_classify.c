@@ -210,6 +210,143 @@ static void test_parse_stat(void)
 	is_int(pgkg_parse_stat(buf, 20, &st), -EINVAL, "len bounds the parse");
 	is_int(pgkg_parse_stat("", 0, &st), -EINVAL, "empty");
 	is_int(pgkg_parse_stat(")(", 2, &st), -EINVAL, "')' before '('");
+
+	snprintf(buf, sizeof(buf), "9 (x) S 1 1 1 34817 -1%s", tail + 5);
+	is_int(pgkg_parse_stat(buf, strlen(buf), &st), 0, "stat with a terminal parses");
+	is_int(st.tty_nr, 34817, "tty_nr is field 7 (pts/1)");
+	is_int(st.starttime, 98765, "starttime still field 22");
+	snprintf(buf, sizeof(buf), "9 (x) S 1 1 1 tty -1%s", tail + 5);
+	is_int(pgkg_parse_stat(buf, strlen(buf), &st), 0, "an odd tty_nr does not fail the parse");
+	is_int(st.tty_nr, 0, "an odd tty_nr reads as no terminal");
+}
+
+/* ---- /proc/PID/status: the one parser ---- */
+
+#define ALL_STATUS_LINES                                                                  \
+	(PGKG_STATUS_STATE | PGKG_STATUS_TGID | PGKG_STATUS_TRACER | PGKG_STATUS_UID |    \
+	 PGKG_STATUS_GID | PGKG_STATUS_GROUPS | PGKG_STATUS_NSPID | PGKG_STATUS_CAPEFF |   \
+	 PGKG_STATUS_SECCOMP)
+
+static const char status_head[] =
+	"Name:\tpost: gres x\nUmask:\t0077\nState:\tS (sleeping)\nTgid:\t4242\nNgid:\t0\n"
+	"Pid:\t4243\nPPid:\t1\nTracerPid:\t77\nUid:\t1000\t1001\t1002\t1003\n"
+	"Gid:\t2000\t2001\t2002\t2003\nFDSize:\t64\n";
+static const char status_tail[] =
+	"NStgid:\t4242\t12\nNSpid:\t4243\t13\nNSpgid:\t1\t1\nCapInh:\t0000000000000000\n"
+	"CapEff:\t000001ffffffffff\nSeccomp:\t2\nSeccomp_filters:\t1\n";
+
+/* A status with n groups 1000000000, 1000000001, ... (a long line). */
+static void status_text(char *buf, size_t cap, int ngroups)
+{
+	size_t len = (size_t)snprintf(buf, cap, "%sGroups:", status_head);
+
+	for (int i = 0; i < ngroups && len < cap; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? " " : "\t", 1000000000 + i);
+	if (len < cap)
+		snprintf(buf + len, cap - len, " \n%s", status_tail);
+}
+
+static void status_of(const char *text, struct pgkg_status *st)
+{
+	pgkg_parse_status(text, strlen(text), st);
+}
+
+static void test_parse_status(void)
+{
+	struct pgkg_status st;
+	char buf[8192];
+
+	status_text(buf, sizeof(buf), 4);
+	is_int(pgkg_parse_status(buf, strlen(buf), &st), 0, "status parses");
+	is_int(st.have, ALL_STATUS_LINES, "every line read");
+	is_int(st.bad, 0, "no line malformed");
+	is_int(st.state, 'S', "State");
+	is_int(st.tgid, 4242, "Tgid");
+	is_int(st.tracer, 77, "TracerPid");
+	ok(st.uid[0] == 1000 && st.uid[1] == 1001 && st.uid[2] == 1002 && st.uid[3] == 1003, "Uid: four ids");
+	ok(st.gid[0] == 2000 && st.gid[3] == 2003, "Gid: four ids");
+	ok(st.ngroups == 4 && st.groups[0] == 1000000000 && st.groups[3] == 1000000003, "Groups (trailing blank)");
+	ok(st.nnspid == 2 && st.nspid[0] == 4243 && st.nspid[1] == 13, "NSpid, ours first");
+	ok(st.cap_eff == 0x1ffffffffffULL, "CapEff in hex");
+	is_int(st.seccomp, 2, "Seccomp (not Seccomp_filters)");
+
+	status_text(buf, sizeof(buf), 0);
+	pgkg_parse_status(buf, strlen(buf), &st);
+	ok((st.have & PGKG_STATUS_GROUPS) && st.ngroups == 0, "no supplementary groups");
+	status_text(buf, sizeof(buf), PGKG_STATUS_MAX_GROUPS + 1);
+	pgkg_parse_status(buf, strlen(buf), &st);
+	ok((st.bad & PGKG_STATUS_GROUPS) && !(st.have & PGKG_STATUS_GROUPS) && st.ngroups == 0,
+	   "too many groups: Groups is bad");
+	ok((st.have & PGKG_STATUS_NSPID) && st.nspid[1] == 13, "too many groups: NSpid still read");
+
+	status_of("Uid:\t1\t2\t3\n", &st);
+	ok(st.bad == PGKG_STATUS_UID && st.have == 0, "three uids: bad");
+	status_of("NSpid:\t0\n", &st);
+	ok(st.bad == PGKG_STATUS_NSPID, "NSpid 0: bad");
+	status_of("NSpid:\n", &st);
+	ok(st.bad == PGKG_STATUS_NSPID, "NSpid without a value: bad");
+	status_of("CapEff:\tXYZ\n", &st);
+	ok(st.bad == PGKG_STATUS_CAPEFF, "CapEff not hex: bad");
+	status_of("TracerPid:\t123456789012345678901234567890\n", &st);
+	ok(st.bad == PGKG_STATUS_TRACER, "a value too long: bad");
+	status_of("State:\tSS (x)\n", &st);
+	ok(st.bad == PGKG_STATUS_STATE, "two-letter State: bad");
+	status_of("Tgid:\t5", &st);
+	ok(st.have == PGKG_STATUS_TGID && st.tgid == 5, "a last line without newline counts");
+	status_of("Tgid:\t5\nTgid:\tx\n", &st);
+	ok(st.bad == PGKG_STATUS_TGID && st.have == 0, "a later bad copy of a line wins");
+	status_of("XTgid:\t5\nTgi:\t6\nSeccomp_filters:\t1\n", &st);
+	ok(st.have == 0 && st.bad == 0, "keys match whole");
+	status_of("", &st);
+	ok(st.have == 0 && st.bad == 0, "empty status");
+}
+
+static void write_status(pid_t pid, int ngroups)
+{
+	char path[PATH_MAX + 64], buf[8192];
+
+	pid_path(path, sizeof(path), pid, NULL);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path);
+	pid_path(path, sizeof(path), pid, "status");
+	status_text(buf, sizeof(buf), ngroups);
+	write_str(path, buf);
+}
+
+/* The file arrives in pieces: a long Groups line spans several reads. */
+static void test_read_status(void)
+{
+	struct pgkg_status st;
+	struct pgkg_creds c;
+	pid_t tracer = -1;
+
+	write_status(9901, PGKG_STATUS_MAX_GROUPS);
+	is_int(pgkg_read_status(procroot, 9901, 0, &st), 0, "read_status of 256 groups (2.8 KB line)");
+	is_int(st.have, ALL_STATUS_LINES, "every line read across the pieces");
+	ok(st.ngroups == 256 && st.groups[100] == 1000000100 && st.groups[255] == 1000000255,
+	   "every group read");
+	ok(st.cap_eff == 0x1ffffffffffULL && st.nspid[1] == 13, "lines after the long one read");
+	is_int(pgkg_read_status(procroot, 9901, PGKG_STATUS_TGID, &st), 0, "read_status wanting Tgid");
+	ok((st.have & PGKG_STATUS_TGID) && !(st.have & PGKG_STATUS_CAPEFF),
+	   "it stops once Tgid is read (CapEff, 3 KB further, is not)");
+	is_int(pgkg_read_creds(procroot, 9901, &c), 0, "read_creds through read_status");
+	ok(c.tgid == 4242 && c.uid[1] == 1001 && c.gid[2] == 2002 && c.ngroups == 256 &&
+	   c.groups[255] == 1000000255 && c.cap_eff == 0x1ffffffffffULL, "creds copied");
+	is_int(pgkg_read_tracer(procroot, 9901, &tracer), 0, "read_tracer");
+	is_int(tracer, 77, "TracerPid 77");
+
+	write_status(9902, PGKG_STATUS_MAX_GROUPS + 1);
+	is_int(pgkg_read_creds(procroot, 9902, &c), -EINVAL, "read_creds: too many groups is -EINVAL");
+	is_int(pgkg_read_status(procroot, 9902, PGKG_STATUS_NSPID, &st), 0, "read_status with 257 groups");
+	ok((st.have & PGKG_STATUS_NSPID) && st.nnspid == 2, "NSpid read after too many groups");
+	is_int(pgkg_read_status(procroot, 4242, 0, &st), -ESRCH, "read_status of a gone pid");
+	is_int(pgkg_read_creds(procroot, 4242, &c), -ESRCH, "read_creds of a gone pid");
+	is_int(pgkg_read_tracer(procroot, 4242, &tracer), -ESRCH, "read_tracer of a gone pid");
+	is_int(pgkg_read_status("/proc", getpid(), 0, &st), 0, "real /proc status");
+	ok((st.have & (PGKG_STATUS_TGID | PGKG_STATUS_UID | PGKG_STATUS_GROUPS | PGKG_STATUS_CAPEFF)) ==
+		   (PGKG_STATUS_TGID | PGKG_STATUS_UID | PGKG_STATUS_GROUPS | PGKG_STATUS_CAPEFF) &&
+		   st.tgid == getpid() && st.uid[0] == getuid() && st.uid[1] == geteuid(),
+	   "real status: Tgid, Uid, Groups, CapEff");
 }
 
 static void test_parse_pidfile(void)
@@ -377,6 +514,7 @@ static void check_unverified_child(pid_t pid, const char *what)
 	is_str(pgkg_kind_name(t.kind), pgkg_kind_name(PGKG_KIND_UNKNOWN_CHILD),
 	       "pid %d is a cluster process all the same (%s)", (int)pid, what);
 	ok(t.unverified, "pid %d: its postmaster unverified", (int)pid);
+	is_int(t.cluster.postmaster, 0, "pid %d: no postmaster named (none could be verified)", (int)pid);
 }
 
 static void test_postmaster(void)
@@ -626,6 +764,7 @@ int main(void)
 	make_root();
 	test_server_names();
 	test_parse_stat();
+	test_parse_status();
 	test_parse_pidfile();
 	build_tree();
 	test_postmaster();
@@ -637,6 +776,7 @@ int main(void)
 	test_server_pid();
 	test_orphans();
 	test_read_helpers();
+	test_read_status();
 	test_real_proc();
 	test_denied();
 	remove_root();

@@ -1,7 +1,8 @@
 /*
  * test_escape.c - the one escaping function (pgkg_buf_put_escaped and its
  * wrappers in policy/util.c) on a table of hostile inputs, and the places
- * that print: pgkg_describe_target, pgkg_say, pgkg_syslog, pgkg_put_user.
+ * that print: pgkg_describe_target, pgkg_say, pgkg_syslog, pgkg_put_user,
+ * pgkg_put_tty.
  *
  * The promise: what reaches a terminal or syslog holds no C0, DEL, raw or
  * UTF-8-encoded C1, bidi or invisible format character and no invalid
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -233,15 +235,115 @@ static void test_user(void)
 		(void)!write(fd, text, sizeof(text) - 1);
 		close(fd);
 	}
-	pgkg_audit_set_passwd(path);
+	pgkg_policy_set_account_files(path, NULL);
 	pgkg_buf_init(&b, out, sizeof(out));
 	pgkg_put_user(&b, 4711);
 	is_str(out, "\"x result=ok\\x1b\"", "user= with blanks, '=' and ESC is quoted and escaped");
 	pgkg_buf_init(&b, out, sizeof(out));
 	pgkg_put_user(&b, 0);
 	is_str(out, "root", "an ordinary name stays bare");
-	pgkg_audit_set_passwd("/etc/passwd");
+	pgkg_policy_set_account_files(NULL, NULL);
 	unlink(path);
+	rmdir(dir);
+}
+
+static void write_text(const char *path, const char *text, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd >= 0) {
+		(void)!write(fd, text, n);
+		close(fd);
+	}
+}
+
+static const char *user_of(uid_t uid)
+{
+	static char out[512];
+	struct pgkg_buf b;
+
+	pgkg_buf_init(&b, out, sizeof(out));
+	pgkg_put_user(&b, uid);
+	return out;
+}
+
+/* The name comes from the one accounts reader (policy/accounts.c), which
+ * streams the file: an entry far down is found, a line longer than its
+ * buffer is skipped, the first well-formed entry wins. */
+static void test_user_far(void)
+{
+	static char text[64 * 1024];
+	char dir[] = "/tmp/pgkg-esc-XXXXXX", path[128], longname[301];
+	size_t n = 0;
+	uint32_t id = 0;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	for (int i = 0; i < 600; i++)	/* ~30 KiB before the entries that matter */
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "user%d:x:%d:100::/home/user%d:/bin/sh\n",
+				      i, 20000 + i, i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "toolong:x:4712:100:");
+	memset(text + n, 'g', 2000);
+	n += 2000;
+	memset(longname, 'n', 300);
+	longname[300] = '\0';
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      ":/:/bin/sh\nfar:x:4712:100::/:/bin/sh\n:x:4714:1::/:/bin/sh\n"
+			      "bad:x:-4714:1::/:/bin/sh\nfirst:x:4714:1::/:/bin/sh\nsecond:x:4714:1::/:/bin/sh\n"
+			      "%s:x:4716:1::/:/bin/sh\nlast:x:4717:1::/:/bin/sh", longname);
+	write_text(path, text, n);
+	pgkg_policy_set_account_files(path, NULL);
+	is_str(user_of(4712), "far", "uid found 30 KiB down the file, the 2 KiB line before it skipped");
+	is_str(user_of(4714), "first", "empty and malformed entries skipped; the first good one wins");
+	is_str(user_of(4713), "4713", "no entry: the number");
+	is_str(user_of(4716), "4716", "a name longer than 255 bytes: the number");
+	is_str(user_of(4717), "last", "the last line, without newline");
+	ok(pgkg_account_id(PGKG_ACCOUNT_USER, "far", 3, &id) && id == 4712,
+	   "the same reader answers name -> id");
+	ok(!pgkg_account_id(PGKG_ACCOUNT_USER, "toolong", 7, &id), "the long line has no name either");
+	pgkg_policy_set_account_files("/nonexistent/passwd", NULL);
+	is_str(user_of(0), "0", "unreadable passwd: the number");
+	pgkg_policy_set_account_files(NULL, NULL);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* The terminal comes from tty_nr of pgkg_parse_stat (field 7). */
+static void test_tty(void)
+{
+	static const struct {
+		const char *tty_nr, *want;
+	} cases[] = {
+		{"34817", "pts/1"}, {"1025", "tty1"}, {"1281", "tty(5,1)"}, {"0", "?"}, {"-5", "?"},
+	};
+	char dir[] = "/tmp/pgkg-esc-XXXXXX", path[160], stat_text[256], out[64];
+	struct pgkg_buf b;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/42", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/42/stat", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = snprintf(stat_text, sizeof(stat_text),
+				 "42 (ba sh) S 1 42 42 %s 42 4194560 1 0 0 0 1 2 0 0 20 0 1 0 777 1000 50\n",
+				 cases[i].tty_nr);
+		write_text(path, stat_text, (size_t)n);
+		pgkg_buf_init(&b, out, sizeof(out));
+		pgkg_put_tty(&b, dir, 42);
+		ok(strcmp(out, cases[i].want) == 0, "tty_nr %s is %s (got %s)", cases[i].tty_nr, cases[i].want, out);
+	}
+	pgkg_buf_init(&b, out, sizeof(out));
+	pgkg_put_tty(&b, dir, 43);
+	is_str(out, "?", "a gone process has no terminal");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/42", dir);
+	rmdir(path);
 	rmdir(dir);
 }
 
@@ -254,6 +356,8 @@ int main(void)
 	test_say();
 	test_syslog();
 	test_user();
+	test_user_far();
+	test_tty();
 	diag("%zu hostile inputs in the table", sizeof(rows) / sizeof(rows[0]));
 	return done_testing();
 }

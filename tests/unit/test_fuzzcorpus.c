@@ -8,7 +8,7 @@
  * target NAME (tests/fuzz/fuzz_NAME.c, included below).  A broken promise
  * aborts, so each target runs in a child process: one TAP line per target
  * and directory, naming the file that failed.  Under the ASan build this is
- * also a sanitizer run of the four parsers on those inputs.
+ * also a sanitizer run of the parsers on those inputs.
  */
 #define PGKG_FUZZ_REPLAY 1
 
@@ -27,6 +27,7 @@
 #include "fuzz/fuzz_pidfile.c"
 #include "fuzz/fuzz_policy.c"
 #include "fuzz/fuzz_stat.c"
+#include "fuzz/fuzz_status.c"
 #include "fuzz/fuzz_title.c"
 
 static const struct {
@@ -36,6 +37,7 @@ static const struct {
 	{"policy", pgkg_fuzz_policy},
 	{"title", pgkg_fuzz_title},
 	{"stat", pgkg_fuzz_stat},
+	{"status", pgkg_fuzz_status},
 	{"pidfile", pgkg_fuzz_pidfile},
 	{"pgwire", pgkg_fuzz_pgwire},
 };
