@@ -34,7 +34,8 @@ CORE_SRC := policy/util.c policy/kinds.c policy/title.c policy/procfs.c \
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/default_policy.o
 
 # Shared by the two front-ends: messages, audit, caller identity (libc only).
-SHIM_COMMON_SRC := shim/guard.c shim/audit.c shim/sigcall.c
+SHIM_COMMON_SRC := shim/guard.c shim/sweep.c shim/ptraceguard.c shim/say.c shim/sayrewrite.c \
+                   shim/price.c shim/audit.c shim/sigcall.c
 SHIM_COMMON_OBJ := $(SHIM_COMMON_SRC:%.c=$(B)/%.o)
 
 LIB_SRC  := shim/preload.c shim/helperlink.c
