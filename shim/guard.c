@@ -182,40 +182,44 @@ static bool signal_route_next(const struct pgkg_decision *d, const struct pgkg_r
 	return d->route == PGKG_ROUTE_AUTO && rep->status != PGKG_RW_OK && rep->sql_unavailable;
 }
 
-static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c,
-				 const struct pgkg_target *t, const struct pgkg_decision *d)
+/* The SQL route, then (route=auto and SQL unusable, or route=signal) the
+ * direct one, on the process fd pins (or t when fd is -1). */
+static enum pgkg_verdict rewrite_pinned(struct pgkg_guard *g, const struct pgkg_call *c,
+					const struct pgkg_target *t, const struct pgkg_decision *d,
+					int fd, long long t0)
 {
 	struct pgkg_rw_rep *rep = &g->ws->rep;
-	long long t0 = pgkg_mono_ms();
-	int pidfd = c->pidfd >= 0 ? -1 : pin_target(g, t);
-
-	if (pidfd == -ESRCH)
-		return PGKG_PASS;	/* gone meanwhile: the kernel answers ESRCH */
-	fill_request(&g->ws->req, t, d, g->policy);
 	pid_t tracer;
-	char stopped = d->action == PGKG_TERMINATE ? stopped_state(g->procroot, t->pid, &tracer) : 0;
+	char stopped;
+
+	fill_request(&g->ws->req, t, d, g->policy);
+	stopped = d->action == PGKG_TERMINATE ? stopped_state(g->procroot, t->pid, &tracer) : 0;
 	if (stopped)
 		g->ws->req.timeout_ms = 1;	/* it cannot exit now: do not wait it out */
 	memset(rep, 0, sizeof(*rep));
-	int fd = c->pidfd >= 0 ? c->pidfd : pidfd;
-	bool direct = signal_route_only(t, d);
-
-	if (!direct) {
-		g->ops->rewrite(g, &g->ws->req, fd, rep);
-		direct = signal_route_next(d, rep);
-	}
-	if (direct) {
-		enum pgkg_verdict v = direct_route(g, c, t, d, fd,
-						   signal_route_only(t, d) ? NULL : rep->detail, t0);
-		if (pidfd >= 0)
-			close(pidfd);
-		return v;
-	}
-	if (pidfd >= 0)
-		close(pidfd);
+	if (signal_route_only(t, d))
+		return direct_route(g, c, t, d, fd, NULL, t0);
+	g->ops->rewrite(g, &g->ws->req, fd, rep);
+	if (signal_route_next(d, rep))
+		return direct_route(g, c, t, d, fd, rep->detail, t0);
 	pgkg_say_rewrite(g, c, t, d, (uint32_t)(pgkg_mono_ms() - t0), stopped,
 			 stopped ? tracer : 0);
 	return rep->status == PGKG_RW_OK ? PGKG_DONE : after_failure(d);
+}
+
+static enum pgkg_verdict rewrite(struct pgkg_guard *g, const struct pgkg_call *c,
+				 const struct pgkg_target *t, const struct pgkg_decision *d)
+{
+	long long t0 = pgkg_mono_ms();
+	int pidfd = c->pidfd >= 0 ? -1 : pin_target(g, t);
+	enum pgkg_verdict v;
+
+	if (pidfd == -ESRCH)
+		return PGKG_PASS;	/* gone meanwhile: the kernel answers ESRCH */
+	v = rewrite_pinned(g, c, t, d, c->pidfd >= 0 ? c->pidfd : pidfd, t0);
+	if (pidfd >= 0)
+		close(pidfd);
+	return v;
 }
 
 static enum pgkg_verdict act(struct pgkg_guard *g, const struct pgkg_call *c,
