@@ -34,9 +34,10 @@ CORE_SRC := policy/util.c policy/accounts.c policy/kinds.c policy/title.c policy
             policy/options.c policy/load.c policy/decide.c
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/default_policy.o
 
-# Shared by the two front-ends: messages, audit, caller identity, fd passing
-# and the rewrite helper's protocol (libc only).
-SHIM_COMMON_SRC := shim/guard.c shim/audit.c shim/sigcall.c shim/fdpass.c shim/rwproto.c
+# Shared by the two front-ends: the guard's pipeline and its wording, audit,
+# caller identity, fd passing and the rewrite helper's protocol (libc only).
+SHIM_COMMON_SRC := shim/guard.c shim/sweep.c shim/ptraceguard.c shim/say.c shim/sayrewrite.c \
+                   shim/price.c shim/audit.c shim/sigcall.c shim/fdpass.c shim/rwproto.c
 SHIM_COMMON_OBJ := $(SHIM_COMMON_SRC:%.c=$(B)/%.o)
 
 LIB_SRC  := shim/preload.c shim/helperlink.c

@@ -261,3 +261,22 @@ int pgkg_policy_load_default(struct pgkg_policy *p)
 {
 	return pgkg_policy_load_default_report(p, NULL, NULL);
 }
+
+/* The one place that knows a named policy that is missing is broken. */
+int pgkg_policy_load_named(struct pgkg_policy *p, const char *path, uid_t trusted_uid,
+			   pgkg_report_fn report, void *ctx)
+{
+	struct parse c;
+	int r;
+
+	pgkg_policy_init(p);
+	r = pgkg_policy_load(p, path ? path : PGKG_POLICY_PATH, trusted_uid, report, ctx);
+	if (r != -ENOENT)
+		return r;
+	if (!path)
+		return pgkg_policy_load_default_report(p, report, ctx);
+	parse_init(&c, p, report, ctx, trusted_uid);
+	pgkg_strlcpy(p->path, path, sizeof(p->path));
+	pol_record(&c, path, 0, "no such file");
+	return c.errors;
+}

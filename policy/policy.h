@@ -133,6 +133,15 @@ extern const char pgkg_default_policy_text[];
 int pgkg_policy_load_default(struct pgkg_policy *p);
 /* The same, reporting errors (from files under PGKG_SYSCONFDIR/pgkillguard/policy.d). */
 int pgkg_policy_load_default_report(struct pgkg_policy *p, pgkg_report_fn report, void *ctx);
+/*
+ * The policy a front-end runs with: path, an explicit choice (missing means
+ * broken: "PATH:0: no such file"), else PGKG_POLICY_PATH, else (no such
+ * file) the built-in default.  Trust as pgkg_policy_load: root or
+ * trusted_uid.  report may be NULL.  Returns the number of errors.
+ */
+#define PGKG_POLICY_PATH PGKG_SYSCONFDIR "/pgkillguard/pgkillguard.conf"
+int pgkg_policy_load_named(struct pgkg_policy *p, const char *path, uid_t trusted_uid,
+			   pgkg_report_fn report, void *ctx);
 
 /* ---- decision ---- */
 struct pgkg_caller {

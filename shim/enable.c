@@ -350,7 +350,7 @@ static void check_policy(const struct opts *o)
 	under(o, PGKG_POLICY_PATH, path, sizeof(path));
 	if (access(path, F_OK) < 0 && errno == ENOENT)
 		return;	/* the built-in default applies */
-	pgkg_guard_load_policy(&p, path, getuid(), NULL, NULL);
+	pgkg_policy_load_named(&p, path, getuid(), NULL, NULL);
 	if (p.broken || p.nerrors)
 		die("%s is invalid (%s): fix it first, see `pgkillguard check %s`; not enabled",
 		    path, p.first_error, path);

@@ -868,7 +868,7 @@ int pgkg_cmd_explain(int argc, char **argv)
 	if (!o.policy_path && getenv("PGKILLGUARD_POLICY") && *getenv("PGKILLGUARD_POLICY"))
 		o.policy_path = getenv("PGKILLGUARD_POLICY");
 	fill_caller(&o.caller, program);
-	pgkg_guard_load_policy(&policy, o.policy_path, getuid(), print_error, NULL);
+	pgkg_policy_load_named(&policy, o.policy_path, getuid(), print_error, NULL);
 	if (o.json && optind == argc)
 		return explain_json(&o);
 	if (o.json) {
@@ -905,7 +905,7 @@ int pgkg_cmd_check(int argc, char **argv)
 		die("usage: pgkillguard check [FILE]");
 	if (!path && access(PGKG_POLICY_PATH, F_OK) < 0 && errno == ENOENT)
 		printf("%s: no such file; the built-in default policy applies\n", PGKG_POLICY_PATH);
-	pgkg_guard_load_policy(&policy, path, getuid(), print_error, &errors);
+	pgkg_policy_load_named(&policy, path, getuid(), print_error, &errors);
 	if (policy.broken || policy.nerrors || errors) {
 		fprintf(stderr, "%s: invalid (%d error%s): at run time, fatal and stop signals to "
 				"PostgreSQL processes are blocked until this is fixed\n",

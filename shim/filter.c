@@ -87,7 +87,7 @@ static int add_owner_rules(scmp_filter_ctx ctx)
 
 /* ptrace: attaching (a warning, or a policy refusal), PTRACE_KILL, and the
  * resume requests when they carry a signal (data != 0): the supervisor
- * judges them with the preload library's rules (guard.c).  The request and
+ * judges them with the preload library's rules (ptraceguard.c).  The request and
  * the data are compared whole, as the kernel reads them (long, unsigned long). */
 static int add_ptrace_rules(scmp_filter_ctx ctx)
 {

@@ -273,7 +273,7 @@ int pgkg_cmd_force_kill(int argc, char **argv)
 	if (target.kind == PGKG_KIND_NONE)
 		die("force-kill: %d is not a PostgreSQL cluster process; use kill", (int)o.pid);
 	fill_caller(&caller);
-	pgkg_guard_load_policy(&policy, o.policy_path, getuid(), NULL, NULL);
+	pgkg_policy_load_named(&policy, o.policy_path, getuid(), NULL, NULL);
 	pgkg_decide_scope(&policy, &caller, &target, PGKG_SCOPE_FORCE_KILL, &d);
 	if (d.action != PGKG_ALLOW)
 		return refuse(&caller, &o, &d);

@@ -150,13 +150,4 @@ bool pgkg_guard_crashes_cluster(const struct pgkg_target *t, int sig);
 struct pgkg_buf;
 int pgkg_guard_put_price(struct pgkg_buf *b, const char *procroot, const struct pgkg_target *t);
 
-/*
- * Load the policy the way every front-end does: `path` (an explicit choice:
- * missing means broken), else PGKG_SYSCONFDIR/pgkillguard/pgkillguard.conf,
- * else (no such file) the built-in default.  Trusted owner: root or uid.
- */
-#define PGKG_POLICY_PATH PGKG_SYSCONFDIR "/pgkillguard/pgkillguard.conf"
-void pgkg_guard_load_policy(struct pgkg_policy *p, const char *path, uid_t uid,
-			    pgkg_report_fn report, void *ctx);
-
 #endif

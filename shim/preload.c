@@ -91,7 +91,7 @@ static void lib_load_policy(struct pgkg_guard *g)
 {
 	struct storage *st = g->priv;
 
-	pgkg_guard_load_policy(&st->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
+	pgkg_policy_load_named(&st->policy, setting("PGKILLGUARD_POLICY"), getuid(), NULL, NULL);
 	g->policy = &st->policy;
 }
 

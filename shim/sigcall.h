@@ -50,7 +50,7 @@ enum pgkg_sigcall_kind {
 	PGKG_SIGCALL_PID,	/* a signal by pid (or group, or broadcast) */
 	PGKG_SIGCALL_FD,	/* pidfd_send_signal: the target is behind fd */
 	PGKG_SIGCALL_OWNER,	/* F_SETOWN-like: pid (or -pgid) will receive SIGIO */
-	PGKG_SIGCALL_PTRACE,	/* ptrace(request, pid, _, data): guard.c judges it */
+	PGKG_SIGCALL_PTRACE,	/* ptrace(request, pid, _, data): ptraceguard.c judges it */
 };
 
 /* How an owner call passes its owner. */

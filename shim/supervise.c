@@ -809,7 +809,7 @@ int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 	int sv[2], status;
 
 	/* setuid (login-shell wrapper): only a root-owned policy is trusted */
-	pgkg_guard_load_policy(&policy, o->policy_path, getauxval(AT_SECURE) ? 0 : getuid(),
+	pgkg_policy_load_named(&policy, o->policy_path, getauxval(AT_SECURE) ? 0 : getuid(),
 			       ignore_report, NULL);
 	s.userns = userns_of("/proc/self/ns/user");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
