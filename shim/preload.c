@@ -192,6 +192,11 @@ static enum pgkg_verdict check_fd(const struct pgkg_sigcall *sc)
 		/* a /proc dir fd polls readable at once: never a pin for the wait */
 		call = pgkg_sigcall_fd_call(sc, pid, kind == PGKG_FD_PIDFD ? sc->fd : -1);
 		return check(&call);
+	case PGKG_FD_GONE:
+		if (!(sc->flags & PIDFD_SIGNAL_PROCESS_GROUP))
+			return PGKG_PASS;	/* exited: the kernel says ESRCH */
+		/* a group through an exited leader: which group is unknown */
+		__attribute__((fallthrough));
 	case PGKG_FD_UNVERIFIED:
 		call = (struct pgkg_call){.how = sc->how, .sig = sc->sig, .pidfd = sc->fd};
 		return slow_path(&call, self_pid(), true);

@@ -7,8 +7,9 @@
  * enforced guard.
  *
  *  1. Installed setuid root (the recommended set-up for automation accounts):
- *     the supervisor stays root, so the guarded user can neither signal nor
- *     ptrace it; the child becomes the invoking user (initgroups, setresgid,
+ *     the supervisor runs as another account than the user (root until the
+ *     shell is started, then a system account: shim/actas.c), so the guarded
+ *     user can neither signal nor ptrace it; the child becomes the invoking user (initgroups, setresgid,
  *     setresuid) before the filter is loaded, and no_new_privs stays off, so
  *     sudo and su work inside and everything they start remains guarded.
  *     The environment chooses nothing in this mode: system policy, system

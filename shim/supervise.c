@@ -453,7 +453,10 @@ static int handle_fd(struct job *j, struct pgkg_guard *g, const struct pgkg_sigc
 		struct pgkg_call call = pgkg_sigcall_fd_call(sc, pid, kind == PGKG_FD_PIDFD ? e.fd : -1);
 		v = targets_supervisor(j->s, call.pid < 0 ? -call.pid : call.pid) ? refuse_supervisor()
 										     : pgkg_guard_call(g, &call);
-	} else if (kind == PGKG_FD_UNVERIFIED) {
+	} else if (kind == PGKG_FD_UNVERIFIED ||
+		   (kind == PGKG_FD_GONE && (sc->flags & PIDFD_SIGNAL_PROCESS_GROUP))) {
+		/* a group through an exited leader still reaches its members: which
+		 * group cannot be known any more (R1-7) */
 		v = pgkg_guard_unverified_fd(g, sc->how, sc->fd, sc->sig);
 	} else {
 		v = PGKG_PASS;	/* not a process fd, or exited: the kernel will say so */

@@ -25,6 +25,11 @@
  *   attack pgrp-pidfd LEADER SIG
  *        F4: pidfd_send_signal(pidfd(LEADER), SIG, NULL,
  *        PIDFD_SIGNAL_PROCESS_GROUP): the kernel signals LEADER's whole group
+ *   attack pgrp-exited SIG
+ *        R1-7: a process group whose leader has exited (its member lives on):
+ *        pidfd_send_signal(pidfd(leader), SIG, NULL, PIDFD_SIGNAL_PROCESS_GROUP)
+ *        still reaches the member; prints the answer and whether the member
+ *        was hit ("member: alive|signalled")
  *   attack clone-userns
  *        unshare(CLONE_NEWUSER), clone(CLONE_NEWUSER) and clone3: what a
  *        session may do with user namespaces
@@ -36,6 +41,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +210,54 @@ static int pgrp_pidfd(pid_t leader, int sig)
 	return report("pgrp-pidfd", send_fd(fd, sig, PIDFD_SIGNAL_PROCESS_GROUP));
 }
 
+/* Alive: /proc/PID/stat exists and its state is not Z (not our child:
+ * nobody here can wait for it). */
+static bool proc_alive(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	char *q;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	q = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	return q && q[1] && q[2] != 'Z';
+}
+
+static int pgrp_exited(int sig)
+{
+	int p[2], fd, status;
+	pid_t leader, member = 0;
+	long r;
+
+	if (pipe(p) < 0)
+		return report("pipe", -1);
+	if ((leader = fork()) == 0) {
+		setpgid(0, 0);
+		if ((member = fork()) == 0) {
+			for (;;)
+				pause();
+		}
+		if (write(p[1], &member, sizeof(member)) < 0)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	if (read(p[0], &member, sizeof(member)) != sizeof(member))
+		return report("read", -1);
+	fd = (int)syscall(SYS_pidfd_open, leader, 0);
+	kill(leader, SIGKILL);
+	waitpid(leader, &status, 0);	/* the leader is gone, its group is not */
+	r = send_fd(fd, sig, PIDFD_SIGNAL_PROCESS_GROUP);
+	report("pgrp-exited", r);
+	usleep(200000);
+	printf("member: %s\n", proc_alive(member) ? "alive" : "signalled");
+	kill(member, SIGKILL);
+	return 0;
+}
+
 static int child_exit(void *arg)
 {
 	_exit(0);
@@ -246,6 +300,8 @@ int main(int argc, char **argv)
 		return setown_high(atoi(argv[2]));
 	if (!strcmp(m, "pgrp-pidfd") && argc == 4)
 		return pgrp_pidfd(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(m, "pgrp-exited") && argc == 3)
+		return pgrp_exited(atoi(argv[2]));
 	if (!strcmp(m, "clone-userns") && argc == 2)
 		return clone_userns();
 	fprintf(stderr, "usage: see tests/attack/attack.c\n");

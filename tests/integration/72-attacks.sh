@@ -84,6 +84,11 @@ for FE in in_exec in_shell; do
 	sleep 0.2
 	t_ok "$FE F3: the backend lives" alive "$B"
 
+	# R1-7: a group signal through the pidfd of a leader that has exited
+	run_capture $FE "$AT pgrp-exited 15"
+	t_like "$OUT_TEXT" "^pgrp-exited: EPERM" "$FE R1-7: group signal through an exited leader's pidfd: refused"
+	t_like "$OUT_TEXT" "member: alive" "$FE R1-7: the group's member was not signalled"
+
 	# user namespaces: refused; clone3 says ENOSYS so libc falls back to clone
 	run_capture $FE "$AT clone-userns"
 	t_is "$OUT_TEXT" "unshare-userns: EPERM
