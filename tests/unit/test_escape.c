@@ -247,6 +247,8 @@ static void test_user(void)
 
 int main(void)
 {
+	/* test_table 3 per row; truncation 4, pairs, describe, say, syslog 1 each; user 2 */
+	plan((int)(sizeof(rows) / sizeof(rows[0])) * 3 + 4 + 1 + 1 + 1 + 1 + 2);
 	test_table();
 	test_truncation();
 	test_exhaustive_pairs();
