@@ -20,7 +20,7 @@
 # Debian's psql/pg_isready; the rest of the suite runs on Debian's
 # PostgreSQL 15 only.  A version that is not installed counts as a failure,
 # never as a skip.  Its results are in the table before the last line, and
-# in that line's counts.  PGKG_VERSIONS=none turns it off (tests/variant.sh
+# in that line's counts.  PGKG_VERSIONS=none turns it off (tests/tools/variant.sh
 # does: the sanitizer and clang variants run the suite on 15 only); with a
 # FILTER it runs only when PGKG_VERSIONS is set, e.g.
 #   PGKG_VERSIONS=16 sh tests/run.sh 88-standby
