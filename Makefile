@@ -86,17 +86,17 @@ $(B)/tests/%: tests/unit/%.c $(CORE_OBJ) $(SHIM_COMMON_OBJ) tests/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Itests -o $@ $< $(CORE_OBJ) $(SHIM_COMMON_OBJ) $(LDFLAGS)
 
-$(B)/tests/probe: tests/probe.c policy/rawsys.h
+$(B)/tests/probe: tests/tools/probe.c policy/rawsys.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $<
 
-$(B)/tests/probe-static: tests/probe.c policy/rawsys.h
+$(B)/tests/probe-static: tests/tools/probe.c policy/rawsys.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -static -o $@ $<
 
 # A 32-bit static probe proves 32-bit programs live under the seccomp filter;
 # without a multilib toolchain the test says it skipped, and why.
-$(B)/tests/probe32: tests/probe.c policy/rawsys.h
+$(B)/tests/probe32: tests/tools/probe.c policy/rawsys.h
 	@mkdir -p $(dir $@)
 	@$(CC) -m32 -static $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< 2>/dev/null || \
 	    { echo "note: no 32-bit toolchain (gcc-multilib); the x86 test will skip"; rm -f $@; }
@@ -129,7 +129,7 @@ check: deps all unit $(B)/tests/probe $(B)/tests/probe-static $(B)/tests/probe32
 	    exit $$rc; fi
 
 demo: deps all
-	bash tests/demo.sh
+	bash tests/tools/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR)/pgkillguard/policy.d

@@ -8,7 +8,7 @@
 #                        any finding not triaged in docs/ANALYSIS.md
 #   make check-all       check, check-variants, analyze and a short fuzz run
 #
-# How the ASan variant is put together (tests/variant.sh runs the suite in a
+# How the ASan variant is put together (tests/tools/variant.sh runs the suite in a
 # copy of the tree whose build/ links to the variant's outputs):
 #  - the command, the setuid shell, the unit tests and the test programs are
 #    ASan+UBSan builds; every process writes its reports to a log directory
@@ -47,21 +47,21 @@ clang-build: deps san-deps $(SAN_DRIVERS)
 
 check-asan: asan-build
 	PGKG_ASAN_RT="$$($(SAN_CC) -print-file-name=libclang_rt.asan-$$(uname -m).so)" \
-	    bash tests/variant.sh asan $(ASAN_B) $(ASAN_B)/preload/libpgkillguard.so
+	    bash tests/tools/variant.sh asan $(ASAN_B) $(ASAN_B)/preload/libpgkillguard.so
 
 check-clang: clang-build
-	bash tests/variant.sh clang $(CLANG_B)
+	bash tests/tools/variant.sh clang $(CLANG_B)
 
 check-variants:
 	$(MAKE) --no-print-directory check-asan
 	$(MAKE) --no-print-directory check-clang
 
-# ---- static analysis (tests/analyze.sh; docs/ANALYSIS.md says what is
-# checked, and why each finding in tests/analysis.baseline is not a defect)
+# ---- static analysis (tests/tools/analyze.sh; docs/ANALYSIS.md says what is
+# checked, and why each finding in tests/tools/analysis.baseline is not a defect)
 analyze: deps $(B)/default_policy.c
 	@command -v cppcheck >/dev/null 2>&1 && command -v clang-tidy >/dev/null 2>&1 || \
 	    PGKG_DEPS="cppcheck clang-tidy" sh tests/lib/deps.sh
-	PGKG_BUILD=$(B) bash tests/analyze.sh
+	PGKG_BUILD=$(B) bash tests/tools/analyze.sh
 
 check-all: check check-variants analyze
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30

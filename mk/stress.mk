@@ -19,7 +19,7 @@ $(B)/tests/writer: tests/stress/writer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(PQ_CFLAGS) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS) -lpq
 
-$(B)/tests/callers: tests/callers.c
+$(B)/tests/callers: tests/tools/callers.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS)
 

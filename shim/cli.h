@@ -10,7 +10,7 @@
 
 noreturn void die(const char *fmt, ...) PGKG_PRINTF(1, 2);
 noreturn void die_errno(const char *fmt, ...) PGKG_PRINTF(1, 2);
-void warnx(const char *fmt, ...) PGKG_PRINTF(1, 2);
+void pgkg_warn(const char *fmt, ...) PGKG_PRINTF(1, 2);
 
 int pgkg_cmd_explain(int argc, char **argv);
 int pgkg_cmd_check(int argc, char **argv);

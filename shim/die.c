@@ -53,7 +53,7 @@ void die_errno(const char *fmt, ...)
 	exit(2);
 }
 
-void warnx(const char *fmt, ...)
+void pgkg_warn(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -165,7 +165,7 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 	long long pid;
 
 	if (pgkg_parse_ll(arg, strlen(arg), 1, INT32_MAX, &pid) < 0) {
-		warnx("%s: not a process id", esc(arg));
+		pgkg_warn("%s: not a process id", esc(arg));
 		return 1;
 	}
 	if (pgkg_classify(procroot, (pid_t)pid, &target) < 0) {

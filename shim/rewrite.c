@@ -115,12 +115,12 @@ static void scrub_environment(void)
 
 struct pgkg_rewriter *pgkg_rewriter_new(const char *procroot)
 {
-	struct pgkg_rewriter *rw = calloc(1, sizeof(*rw));
+	struct pgkg_rewriter *rewriter = calloc(1, sizeof(*rewriter));
 
 	scrub_environment();
-	if (rw)
-		rw->procroot = procroot;
-	return rw;
+	if (rewriter)
+		rewriter->procroot = procroot;
+	return rewriter;
 }
 
 static bool sym(void *handle, const char *name, void *fn)
@@ -133,9 +133,9 @@ static bool sym(void *handle, const char *name, void *fn)
 }
 
 /* Load libpq once; 0, or -1 with the reason in err. */
-static int load_libpq(struct pgkg_rewriter *rw, char *err, size_t errcap)
+static int load_libpq(struct pgkg_rewriter *rewriter, char *err, size_t errcap)
 {
-	struct pq_api *a = &rw->pq;
+	struct pq_api *a = &rewriter->pq;
 	void *h;
 
 	if (a->handle)
@@ -160,28 +160,28 @@ static int load_libpq(struct pgkg_rewriter *rw, char *err, size_t errcap)
 	return 0;
 }
 
-static bool conn_ok(const struct pgkg_rewriter *rw, const struct conn *c)
+static bool conn_ok(const struct pgkg_rewriter *rewriter, const struct conn *c)
 {
-	return c->wire ? pgkg_wire_ok(c->wire) : c->pg && rw->pq.status(c->pg) == CONNECTION_OK;
+	return c->wire ? pgkg_wire_ok(c->wire) : c->pg && rewriter->pq.status(c->pg) == CONNECTION_OK;
 }
 
-static void drop(struct pgkg_rewriter *rw, struct conn *c)
+static void drop(struct pgkg_rewriter *rewriter, struct conn *c)
 {
 	if (c->pg)
-		rw->pq.finish(c->pg);
+		rewriter->pq.finish(c->pg);
 	pgkg_wire_close(c->wire);
 	memset(c, 0, sizeof(*c));
 }
 
-void pgkg_rewriter_free(struct pgkg_rewriter *rw)
+void pgkg_rewriter_free(struct pgkg_rewriter *rewriter)
 {
-	if (!rw)
+	if (!rewriter)
 		return;
 	for (int i = 0; i < MAX_CONNS; i++)
-		drop(rw, &rw->conns[i]);
-	if (rw->pq.handle)
-		dlclose(rw->pq.handle);
-	free(rw);
+		drop(rewriter, &rewriter->conns[i]);
+	if (rewriter->pq.handle)
+		dlclose(rewriter->pq.handle);
+	free(rewriter);
 }
 
 static void set_detail(struct pgkg_rw_rep *rep, int status, const char *text)
@@ -204,10 +204,10 @@ static uid_t acting_uid(const struct pgkg_rw_req *req)
 	return geteuid() == 0 ? req->owner_uid : geteuid();
 }
 
-static struct conn *find(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req)
+static struct conn *find(struct pgkg_rewriter *rewriter, const struct pgkg_rw_req *req)
 {
 	for (int i = 0; i < MAX_CONNS; i++) {
-		struct conn *c = &rw->conns[i];
+		struct conn *c = &rewriter->conns[i];
 		if ((c->pg || c->wire) && c->postmaster == req->postmaster &&
 		    c->pm_starttime == req->pm_starttime && c->as_uid == acting_uid(req) &&
 		    strcmp(c->conninfo, req->conninfo) == 0)
@@ -217,11 +217,11 @@ static struct conn *find(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req
 }
 
 /* The uids (real, effective, saved, filesystem) of pm, from its status. */
-static int read_uids(const struct pgkg_rewriter *rw, pid_t pm, unsigned *ids)
+static int read_uids(const struct pgkg_rewriter *rewriter, pid_t pm, unsigned *ids)
 {
 	struct pgkg_status ps;
 
-	if (pgkg_read_status(rw->procroot, pm, PGKG_STATUS_UID, &ps) < 0 ||
+	if (pgkg_read_status(rewriter->procroot, pm, PGKG_STATUS_UID, &ps) < 0 ||
 	    !(ps.have & PGKG_STATUS_UID))
 		return -1;
 	for (int i = 0; i < 4; i++)
@@ -243,7 +243,7 @@ static int read_uids(const struct pgkg_rewriter *rw, pid_t pm, unsigned *ids)
  * gets nothing its owner could not get by connecting as themselves.
  * 0, or -1 with the reason in err.
  */
-static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
+static int verify_server(const struct pgkg_rewriter *rewriter, const struct pgkg_rw_req *req,
 			 char *err, size_t errcap)
 {
 	char path[PGKG_PATH_MAX + 96];
@@ -253,16 +253,16 @@ static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_re
 	struct stat sb;
 	int dir = -1, fd = -1;
 
-	if (pgkg_read_stat(rw->procroot, req->postmaster, &st) < 0 ||
+	if (pgkg_read_stat(rewriter->procroot, req->postmaster, &st) < 0 ||
 	    st.starttime != req->pm_starttime)
 		why = "it has exited";
-	else if (read_uids(rw, req->postmaster, ids) < 0)
+	else if (read_uids(rewriter, req->postmaster, ids) < 0)
 		why = "its user ids cannot be read";
 	else if (ids[0] != ids[1] || !ids[0] || !ids[2])
 		why = "it runs as root, or with real and effective uids that differ";
 	else if (ids[0] != req->owner_uid)
 		why = "its uid is not the owner the guard saw";
-	snprintf(path, sizeof(path), "%s/%d/cwd", rw->procroot, req->postmaster);
+	snprintf(path, sizeof(path), "%s/%d/cwd", rewriter->procroot, req->postmaster);
 	if (!why && ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(dir, &sb) < 0))
 		why = "its data directory cannot be checked (not readable by the caller)";
 	else if (!why && sb.st_uid != ids[0])
@@ -271,7 +271,7 @@ static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_re
 		fd = openat(dir, *n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (!why && (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_uid != ids[0]))
 		why = "it does not own its pid file";
-	snprintf(path, sizeof(path), "%s/%d/root%s/.s.PGSQL.%d", rw->procroot, req->postmaster,
+	snprintf(path, sizeof(path), "%s/%d/root%s/.s.PGSQL.%d", rewriter->procroot, req->postmaster,
 		 req->sockdir, req->port);
 	if (!why && !req->conninfo[0] &&
 	    (stat(path, &sb) < 0 || !S_ISSOCK(sb.st_mode) || sb.st_uid != ids[0]))
@@ -289,18 +289,18 @@ static int verify_server(const struct pgkg_rewriter *rw, const struct pgkg_rw_re
 }
 
 /* The postmaster's egid: /proc/PM/root is reachable only with its uid AND gid. */
-static gid_t postmaster_gid(const struct pgkg_rewriter *rw, pid_t pm)
+static gid_t postmaster_gid(const struct pgkg_rewriter *rewriter, pid_t pm)
 {
 	char path[64];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%d", rw->procroot, pm);
+	snprintf(path, sizeof(path), "%s/%d", rewriter->procroot, pm);
 	return stat(path, &st) == 0 ? st.st_gid : getegid();
 }
 
 /* One connection attempt: what it needs and what it got. */
 struct attempt {
-	struct pgkg_rewriter *rw;
+	struct pgkg_rewriter *rewriter;
 	const struct pgkg_rw_req *req;
 	const char *dbname;
 	const char *user;	/* NULL: libpq's default */
@@ -340,7 +340,7 @@ static void connect_wire(struct attempt *a)
 	/* verify_server checked the owner: the listener must be that postmaster */
 	const struct pgkg_wire_peer peer = {a->req->postmaster, a->req->owner_uid};
 
-	snprintf(path, sizeof(path), "%s/%d/root%s/.s.PGSQL.%d", a->rw->procroot,
+	snprintf(path, sizeof(path), "%s/%d/root%s/.s.PGSQL.%d", a->rewriter->procroot,
 		 a->req->postmaster, a->req->sockdir, a->req->port);
 	a->wire = pgkg_wire_connect_peer(path, &peer, params, CONNECT_TIMEOUT_MS, &a->wire_err,
 					 a->err, a->errcap);
@@ -353,7 +353,7 @@ static void connect_libpq(struct attempt *a)
 	const char *keys[10], *vals[10];
 	int n = 0;
 
-	snprintf(host, sizeof(host), "%s/%d/root%s", a->rw->procroot, req->postmaster, req->sockdir);
+	snprintf(host, sizeof(host), "%s/%d/root%s", a->rewriter->procroot, req->postmaster, req->sockdir);
 	snprintf(port, sizeof(port), "%d", req->port);
 	if (req->conninfo[0]) {
 		keys[n] = "dbname", vals[n++] = req->conninfo;	/* expanded: may say anything */
@@ -372,11 +372,11 @@ static void connect_libpq(struct attempt *a)
 		keys[n] = "passfile", vals[n++] = "/dev/null";
 	}
 	keys[n] = NULL, vals[n] = NULL;
-	a->pg = a->rw->pq.connectdb_params(keys, vals, 1);
-	if (a->pg && a->rw->pq.status(a->pg) == CONNECTION_OK)
+	a->pg = a->rewriter->pq.connectdb_params(keys, vals, 1);
+	if (a->pg && a->rewriter->pq.status(a->pg) == CONNECTION_OK)
 		return;
-	snprintf(a->err, a->errcap, "%s", a->pg ? a->rw->pq.error_message(a->pg) : "out of memory");
-	a->rw->pq.finish(a->pg);
+	snprintf(a->err, a->errcap, "%s", a->pg ? a->rewriter->pq.error_message(a->pg) : "out of memory");
+	a->rewriter->pq.finish(a->pg);
 	a->pg = NULL;
 }
 
@@ -412,13 +412,14 @@ static bool login_name(uid_t uid, char *out, size_t cap)
 }
 
 /* Connect to req's cluster as the acting user: 0 with c->pg or c->wire set, or -1. */
-static int connect_cluster(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
+static int connect_cluster(struct pgkg_rewriter *rewriter, const struct pgkg_rw_req *req,
 			   const char *dbname, struct conn *c, char *err, size_t errcap,
 			   bool *untrusted)
 {
-	struct attempt a = {.rw = rw, .req = req, .dbname = dbname, .err = err, .errcap = errcap};
+	struct attempt a = {.rewriter = rewriter, .req = req, .dbname = dbname,
+			    .err = err, .errcap = errcap};
 	uid_t uid = acting_uid(req);
-	gid_t gid = postmaster_gid(rw, req->postmaster);
+	gid_t gid = postmaster_gid(rewriter, req->postmaster);
 	char user[256];
 	bool named = login_name(uid, user, sizeof(user));
 
@@ -426,7 +427,7 @@ static int connect_cluster(struct pgkg_rewriter *rw, const struct pgkg_rw_req *r
 		snprintf(err, errcap, "the pid file names no Unix socket directory");
 		return -1;
 	}
-	if (verify_server(rw, req, err, errcap) < 0) {
+	if (verify_server(rewriter, req, err, errcap) < 0) {
 		*untrusted = true;
 		return -1;
 	}
@@ -443,35 +444,35 @@ static int connect_cluster(struct pgkg_rewriter *rw, const struct pgkg_rw_req *r
 			return -1;
 	}
 	a.user = named && geteuid() == 0 ? user : NULL;	/* others: libpq's own default */
-	if (load_libpq(rw, err, errcap) < 0 || as_owner(uid, gid, connect_libpq, &a) < 0)
+	if (load_libpq(rewriter, err, errcap) < 0 || as_owner(uid, gid, connect_libpq, &a) < 0)
 		return -1;
 	c->pg = a.pg;
 	return c->pg ? 0 : -1;
 }
 
-static struct conn *get_conn(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
+static struct conn *get_conn(struct pgkg_rewriter *rewriter, const struct pgkg_rw_req *req,
 			     struct pgkg_rw_rep *rep)
 {
-	struct conn *c = find(rw, req), fresh = {0};
+	struct conn *c = find(rewriter, req), fresh = {0};
 	char err[sizeof(rep->detail)] = "";
 	int r;
 
-	if (c && conn_ok(rw, c))
+	if (c && conn_ok(rewriter, c))
 		return c;
 	if (c)
-		drop(rw, c);
+		drop(rewriter, c);
 	bool untrusted = false;
 
-	r = connect_cluster(rw, req, "postgres", &fresh, err, sizeof(err), &untrusted);
+	r = connect_cluster(rewriter, req, "postgres", &fresh, err, sizeof(err), &untrusted);
 	if (r < 0 && !untrusted && strstr(err, "does not exist"))
-		r = connect_cluster(rw, req, "template1", &fresh, err, sizeof(err), &untrusted);
+		r = connect_cluster(rewriter, req, "template1", &fresh, err, sizeof(err), &untrusted);
 	if (r < 0) {
 		set_detail(rep, PGKG_RW_NOCONN, err);
 		rep->server_untrusted = untrusted;
 		return NULL;
 	}
-	c = &rw->conns[rw->next_victim++ % MAX_CONNS];
-	drop(rw, c);
+	c = &rewriter->conns[rewriter->next_victim++ % MAX_CONNS];
+	drop(rewriter, c);
 	*c = fresh;
 	c->postmaster = req->postmaster;
 	c->pm_starttime = req->pm_starttime;
@@ -544,10 +545,10 @@ static int call_wire(struct pgkg_wire *w, const struct pgkg_rw_req *req, struct 
 	return r;
 }
 
-static int call_function(struct pgkg_rewriter *rw, struct conn *c, const struct pgkg_rw_req *req,
-			 struct pgkg_rw_rep *rep)
+static int call_function(struct pgkg_rewriter *rewriter, struct conn *c,
+			 const struct pgkg_rw_req *req, struct pgkg_rw_rep *rep)
 {
-	return c->wire ? call_wire(c->wire, req, rep) : call_libpq(&rw->pq, c->pg, req, rep);
+	return c->wire ? call_wire(c->wire, req, rep) : call_libpq(&rewriter->pq, c->pg, req, rep);
 }
 
 /* ---- a target that outlived the timeout: what it runs (issue 12) ---- */
@@ -571,21 +572,21 @@ static void activity_libpq(const struct pq_api *pq, PGconn *pg, const char *sql,
 }
 
 /* The target's row of pg_stat_activity, folded to one line, into rep->activity. */
-static void fetch_activity(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req,
+static void fetch_activity(struct pgkg_rewriter *rewriter, const struct pgkg_rw_req *req,
 			   struct pgkg_rw_rep *rep)
 {
-	struct conn *c = find(rw, req);
+	struct conn *c = find(rewriter, req);
 	char sql[sizeof(ACTIVITY_SQL) + 16], err[128];
 
 	rep->activity[0] = '\0';
-	if (!c || !conn_ok(rw, c))
+	if (!c || !conn_ok(rewriter, c))
 		return;
 	snprintf(sql, sizeof(sql), "%s%d", ACTIVITY_SQL, (int)req->target);
 	if (c->wire)
 		pgkg_wire_query_text(c->wire, sql, QUERY_TIMEOUT_MS, rep->activity,
 				     sizeof(rep->activity), err, sizeof(err));
 	else
-		activity_libpq(&rw->pq, c->pg, sql, rep->activity, sizeof(rep->activity));
+		activity_libpq(&rewriter->pq, c->pg, sql, rep->activity, sizeof(rep->activity));
 }
 
 static uint64_t wall_ms(void)
@@ -637,7 +638,7 @@ static bool already_gone(const char *procroot, pid_t pid, int pidfd)
 	return gone_by_proc(procroot, pid);
 }
 
-void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, int pidfd,
+void pgkg_rewriter_run(struct pgkg_rewriter *rewriter, const struct pgkg_rw_req *req, int pidfd,
 		       struct pgkg_rw_rep *rep)
 {
 	long long t0 = pgkg_mono_ms();
@@ -647,20 +648,20 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	memset(rep, 0, sizeof(*rep));
 	rep->magic = PGKG_RW_MAGIC;
 	rep->returned = -1;
-	if (req->op == PGKG_RW_TERMINATE && already_gone(rw->procroot, req->target, pidfd)) {
+	if (req->op == PGKG_RW_TERMINATE && already_gone(rewriter->procroot, req->target, pidfd)) {
 		rep->status = PGKG_RW_OK;	/* a retried request: it went with the first */
 		return;
 	}
 	for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
-		if (!(c = get_conn(rw, req, rep)))
+		if (!(c = get_conn(rewriter, req, rep)))
 			break;
-		if (pidfd >= 0 && already_gone(rw->procroot, req->target, pidfd)) {
+		if (pidfd >= 0 && already_gone(rewriter->procroot, req->target, pidfd)) {
 			r = 1;	/* went while we connected: never send its number, now maybe another's */
 			break;
 		}
-		r = call_function(rw, c, req, rep);
-		if (r < 0 && !conn_ok(rw, c))
-			drop(rw, c);	/* a stale cached connection: once more */
+		r = call_function(rewriter, c, req, rep);
+		if (r < 0 && !conn_ok(rewriter, c))
+			drop(rewriter, c);	/* a stale cached connection: once more */
 		else
 			break;
 	}
@@ -680,9 +681,9 @@ void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, 
 	 */
 	rep->sql_unavailable = (rep->status == PGKG_RW_NOCONN && !rep->server_untrusted) || r == 0;
 	if (r == 1 && req->op == PGKG_RW_TERMINATE &&
-	    !wait_gone(rw->procroot, req->target, pidfd, t0 + req->timeout_ms)) {
+	    !wait_gone(rewriter->procroot, req->target, pidfd, t0 + req->timeout_ms)) {
 		set_detail(rep, PGKG_RW_TIMEOUT, "");
-		fetch_activity(rw, req, rep);
+		fetch_activity(rewriter, req, rep);
 	} else if (r == 1)
 		set_detail(rep, PGKG_RW_OK, "");
 	rep->elapsed_ms = (uint32_t)(pgkg_mono_ms() - t0);

@@ -12,9 +12,9 @@
 struct pgkg_rewriter;
 
 struct pgkg_rewriter *pgkg_rewriter_new(const char *procroot);
-void pgkg_rewriter_free(struct pgkg_rewriter *rw);
+void pgkg_rewriter_free(struct pgkg_rewriter *rewriter);
 /* Do what req asks; pidfd (or -1) pins the target; fills rep. */
-void pgkg_rewriter_run(struct pgkg_rewriter *rw, const struct pgkg_rw_req *req, int pidfd,
+void pgkg_rewriter_run(struct pgkg_rewriter *rewriter, const struct pgkg_rw_req *req, int pidfd,
 		       struct pgkg_rw_rep *rep);
 
 #endif

@@ -83,7 +83,7 @@ struct sup {
 	int listener;
 	pid_t child;
 	pid_t self;
-	struct pgkg_rewriter *rw;
+	struct pgkg_rewriter *rewriter;
 	pthread_mutex_t rw_lock;	/* the rewriter's connection cache */
 	struct pgkg_policy *policy;	/* loaded once, read-only afterwards */
 	ino_t userns;			/* our user namespace */
@@ -253,7 +253,7 @@ static int run_rewrite(void *p)
 	struct rewrite_args *a = p;
 
 	pthread_mutex_lock(&a->s->rw_lock);
-	pgkg_rewriter_run(a->s->rw, a->req, a->pidfd, a->rep);
+	pgkg_rewriter_run(a->s->rewriter, a->req, a->pidfd, a->rep);
 	pthread_mutex_unlock(&a->s->rw_lock);
 	return 0;
 }
@@ -755,8 +755,8 @@ static void serve_leftovers(struct sup *s)
 	if (fork() != 0)
 		return;
 	setsid();
-	s->rw = pgkg_rewriter_new(procroot);	/* the parent's connections go with it */
-	if (!s->rw)
+	s->rewriter = pgkg_rewriter_new(procroot);	/* the parent's connections go with it */
+	if (!s->rewriter)
 		_exit(1);
 	if (seccomp_notify_alloc(&req, &resp) < 0)
 		_exit(1);
@@ -843,7 +843,7 @@ int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 			;
 		return exit_like(status);	/* the child said why */
 	}
-	if (!(s.rw = pgkg_rewriter_new(procroot)))
+	if (!(s.rewriter = pgkg_rewriter_new(procroot)))
 		die("out of memory");
 	lose_root();
 	/* go: the command may start now */
@@ -852,7 +852,7 @@ int pgkg_supervise(char **cmd, const struct pgkg_exec_opts *o)
 	close(sv[0]);
 	status = serve(&s);
 	serve_leftovers(&s);
-	pgkg_rewriter_free(s.rw);
+	pgkg_rewriter_free(s.rewriter);
 	return exit_like(status);
 }
 

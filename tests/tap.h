@@ -1,8 +1,14 @@
 /*
  * tap.h - a minimal TAP producer for the C unit tests.
  *
+ *   plan(N);                 first: prints "1..N" (N computed from the tables
+ *                            and fixture files the test walks, counted first)
  *   ok(cond, "name %d", x);  is_int(got, want, "name");  is_str(got, want, "name");
- *   return done_testing();
+ *   return done_testing();   fails, with a diagnostic, unless exactly N ran
+ *
+ * The plan is printed before the first test, so a test that stops early, or
+ * a loop that skips an entry, shows as "planned N, ran M" (tests/run.sh
+ * counts that as a failure), instead of a plan that always matches.
  */
 #ifndef PGKG_TAP_H
 #define PGKG_TAP_H
@@ -11,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int tap_n, tap_failed;
+static int tap_n, tap_failed, tap_planned = -1;
 
 __attribute__((format(printf, 2, 3))) static int ok(int cond, const char *fmt, ...)
 {
@@ -55,9 +61,24 @@ __attribute__((format(printf, 1, 2))) static void diag(const char *fmt, ...)
 	printf("\n");
 }
 
+static void plan(int n)
+{
+	tap_planned = n;
+	printf("1..%d\n", n);
+	fflush(stdout);
+}
+
 static int done_testing(void)
 {
-	printf("1..%d\n", tap_n);
+	if (tap_planned < 0) {
+		diag("no plan(): call plan(N) before the first test");
+		printf("1..0 # no plan\n");
+		return 1;
+	}
+	if (tap_n != tap_planned) {
+		diag("planned %d tests, ran %d", tap_planned, tap_n);
+		return 1;
+	}
 	return tap_failed ? 1 : 0;
 }
 

@@ -20,7 +20,7 @@ CLONE=$(mktemp -d /tmp/pgkg.clone.XXXXXX)
 chmod 755 "$CLONE"
 trap 'rm -rf "$CLONE"; guard_teardown; cleanup_all' EXIT
 # (git's file list only when TOP is a work tree's top, not a copy inside one,
-# as tests/variant.sh makes under build/)
+# as tests/tools/variant.sh makes under build/)
 if [ "$(git -C "$TOP" rev-parse --show-toplevel 2>/dev/null)" = "$(cd "$TOP" && pwd -P)" ]; then
 	git -C "$TOP" ls-files -z --cached --others --exclude-standard |
 		(cd "$TOP" && tar --null -T - -cf - 2>/dev/null) | tar -xf - -C "$CLONE"

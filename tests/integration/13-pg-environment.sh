@@ -2,7 +2,7 @@
 # 13-pg-environment.sh - the suite and the demo do not depend on the caller's
 # libpq environment: a DBA shell exports PGUSER, PGHOST, PGPORT, PGDATABASE,
 # PGSERVICE, PGOPTIONS, PGPASSFILE, ... for its production cluster.  A small
-# script on the test harness (tests/lib/cluster.sh, as tests/demo.sh and every
+# script on the test harness (tests/lib/cluster.sh, as tests/tools/demo.sh and every
 # integration script use it) still creates its cluster, connects its sessions
 # and has a guarded kill -9 rewritten, with all of those set.  It runs from a
 # mode-700 directory (a clone under /root or in a mktemp -d folder): what runs

@@ -41,7 +41,7 @@ rewrite_case "static binary: pidfd_send_signal on /proc/PID (as killall)" user "
 if [ -x "$G_DIR/probe32" ]; then
 	rewrite_case "32-bit static binary: kill()" user "$G_DIR/probe32 kill {PID} 9"
 else
-	t_skip "32-bit static binary" "no 32-bit toolchain (gcc-multilib) to build tests/probe.c with -m32"
+	t_skip "32-bit static binary" "no 32-bit toolchain (gcc-multilib) to build tests/tools/probe.c with -m32"
 fi
 rewrite_case "bash -c kill -9" user "kill -9 {PID}"
 rewrite_case "python3 os.kill" user "python3 -c 'import os; os.kill({PID}, 9)'"

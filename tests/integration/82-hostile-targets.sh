@@ -7,7 +7,7 @@
 # why; nothing crashes.  (kill -1 and kill -- -BACKEND: 20- and
 # 10-preload-*.sh; two clusters: 60-two-clusters.sh.)
 #
-# Fake postmasters (tests/callers.c fakepm/spawner) stand in where a real
+# Fake postmasters (tests/tools/callers.c fakepm/spawner) stand in where a real
 # server cannot be made to misbehave: a process named postgres whose cwd
 # holds a postmaster.pid naming it is a postmaster to the guard.
 set -eu

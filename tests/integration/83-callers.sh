@@ -1,5 +1,5 @@
 #!/bin/bash
-# 83-callers.sh - awkward callers of the library (tests/callers.c) against
+# 83-callers.sh - awkward callers of the library (tests/tools/callers.c) against
 # real backends: kill() from a signal handler while the main program is in
 # kill(), from 16 threads at once, from a vfork() child; with stderr closed;
 # a program that takes over the file descriptor number of the library's

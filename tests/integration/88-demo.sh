@@ -1,5 +1,5 @@
 #!/bin/bash
-# 88-demo.sh - `make demo` (tests/demo.sh) shows both halves: without the
+# 88-demo.sh - `make demo` (tests/tools/demo.sh) shows both halves: without the
 # guard one kill -9 drops every other session and crash-restarts the cluster;
 # with it, one `pgkillguard:` line, nothing else dropped, no restart.  Run
 # with a DBA's libpq variables set, which the demo must ignore, and timed:
@@ -18,7 +18,7 @@ t0=$EPOCHREALTIME
 rc=0
 PGUSER=postgres PGHOST=/var/run/postgresql PGPORT=5432 PGDATABASE=prod PGSERVICE=prod \
 	PGOPTIONS='-c statement_timeout=1' PGKG_DEMO_RESULT=$RES \
-	bash "$TOP/tests/demo.sh" >"$OUT" 2>&1 || rc=$?
+	bash "$TOP/tests/tools/demo.sh" >"$OUT" 2>&1 || rc=$?
 secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", b - a }')
 t_is "$rc" 0 "demo exits 0 with PGUSER/PGHOST/PGPORT/PGDATABASE/PGSERVICE/PGOPTIONS set"
 [ "$rc" = 0 ] || sed 's/^/#   /' "$OUT"

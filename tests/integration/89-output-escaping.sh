@@ -8,7 +8,7 @@
 # \u{...}, and the audit line must keep exactly one result= field (the
 # program name is quoted).
 #
-# The target is a fake postmaster's child (tests/callers.c fakepm): a real
+# The target is a fake postmaster's child (tests/tools/callers.c fakepm): a real
 # server would not let us choose raw bytes in a title so freely.
 set -eu
 . "$(dirname "$0")/../lib/cluster.sh"

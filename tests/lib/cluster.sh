@@ -1,6 +1,6 @@
 #!/bin/bash
-# tests/lib/cluster.sh - throwaway PostgreSQL clusters and TAP helpers for the
-# shell tests and the demo.  Source it from bash:
+# tests/lib/cluster.sh - throwaway PostgreSQL clusters for the shell tests
+# and the demo, with the TAP helpers of tests/lib/tap.sh.  Source it from bash:
 #
 #   . "$(dirname "$0")/../lib/cluster.sh"
 #   setup_traps                      # cleanup_all on EXIT/INT/TERM/HUP
@@ -26,6 +26,10 @@
 [ -n "${_PGKG_CLUSTER_SH:-}" ] && return 0
 _PGKG_CLUSTER_SH=1
 
+# The TAP helpers (plan_none, t_ok, t_is, t_like, t_skip, t_diag, t_done,
+# skip_all) and the scratch directory $_PGKG_TMP live in tap.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
+
 PGKG_TEST_USER=${PGKG_TEST_USER:-pgkgtest}
 PGKG_ROOT=${PGKG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PGKG_BUILD=${PGKG_BUILD:-$PGKG_ROOT/build}
@@ -34,7 +38,6 @@ PGKG_HELPER=${PGKG_HELPER:-$PGKG_BUILD/pgkillguard}
 
 _PGKG_CLUSTERS=()       # directories registered by cluster_create
 _PGKG_PIDS=()           # extra pids registered with register_pid
-_PGKG_TMP=""            # scratch dir for t_ok output, made on demand
 _PGKG_CMD=()            # set by _pgkg_user_cmd
 _PGKG_ENV=()            # set by _pgkg_env
 
@@ -60,13 +63,6 @@ _pgkg_is_root() { [ "$(id -u)" = 0 ]; }
 _pgkg_raw_kill() {
 	local sig=$1; shift
 	env -u LD_PRELOAD kill -s "$sig" -- "$@" 2>/dev/null
-}
-
-# _pgkg_tmp : make sure $_PGKG_TMP exists (call it directly, not in $(...)).
-_pgkg_tmp() {
-	if [ -z "$_PGKG_TMP" ] || [ ! -d "$_PGKG_TMP" ]; then
-		_PGKG_TMP=$(mktemp -d /tmp/pgkg-tap.XXXXXX)
-	fi
 }
 
 # _pgkg_sql_quote STR : STR as an SQL string literal.
@@ -522,87 +518,6 @@ setup_traps() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
-}
-
-# ---------------------------------------------------------------------- TAP
-
-_T_N=0
-_T_FAIL=0
-
-# plan_none : start counting (the plan, 1..N, is printed by t_done).
-plan_none() { _T_N=0; _T_FAIL=0; }
-
-# t_diag MSG... : a TAP comment line.
-t_diag() { printf '# %s\n' "$*"; }
-
-_t_result() {   # _t_result STATUS NAME
-	_T_N=$((_T_N + 1))
-	if [ "$1" = 0 ]; then
-		printf 'ok %d - %s\n' "$_T_N" "$2"
-	else
-		printf 'not ok %d - %s\n' "$_T_N" "$2"
-		_T_FAIL=$((_T_FAIL + 1))
-	fi
-}
-
-# t_ok NAME CMD [ARGS...] : ok when CMD exits 0; CMD's output is shown only on failure.
-t_ok() {
-	local name=$1 out rc=0; shift
-	_pgkg_tmp
-	out=$_PGKG_TMP/t_ok.out
-	"$@" >"$out" 2>&1 || rc=$?
-	_t_result "$rc" "$name"
-	if [ "$rc" != 0 ]; then
-		t_diag "command failed (exit $rc): $*"
-		sed 's/^/#   /' "$out"
-	fi
-	return 0
-}
-
-# t_is GOT WANT NAME : string equality.
-t_is() {
-	local rc=0
-	[ "$1" = "$2" ] || rc=1
-	_t_result "$rc" "$3"
-	if [ "$rc" != 0 ]; then t_diag "  got: '$1'"; t_diag " want: '$2'"; fi
-	return 0
-}
-
-# t_like STRING REGEX NAME : bash =~ match (extended regex).
-t_like() {
-	local rc=0
-	[[ $1 =~ $2 ]] || rc=1
-	_t_result "$rc" "$3"
-	if [ "$rc" != 0 ]; then t_diag "'$1'"; t_diag "  doesn't match /$2/"; fi
-	return 0
-}
-
-# t_unlike STRING REGEX NAME : STRING must not match REGEX.
-t_unlike() {
-	local rc=0
-	[[ $1 =~ $2 ]] && rc=1
-	_t_result "$rc" "$3"
-	if [ "$rc" != 0 ]; then t_diag "'$1'"; t_diag "  matches /$2/"; fi
-	return 0
-}
-
-# t_skip NAME REASON : a skipped test.
-t_skip() {
-	_T_N=$((_T_N + 1))
-	printf 'ok %d - %s # SKIP %s\n' "$_T_N" "$1" "$2"
-}
-
-# t_done : print the plan; return 1 if anything failed.
-t_done() {
-	printf '1..%d\n' "$_T_N"
-	[ "$_T_FAIL" = 0 ]
-}
-
-# skip_all REASON : the whole script is skipped (one skipped test), exit 0.
-skip_all() {
-	t_skip "${0##*/}" "$1"
-	t_done
-	exit 0
 }
 
 # require_root_or_skip_all : skip the script unless running as root.

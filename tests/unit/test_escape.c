@@ -349,6 +349,9 @@ static void test_tty(void)
 
 int main(void)
 {
+	/* test_table 3 per row; truncation 4, pairs, describe, say, syslog 1 each; user 2;
+	 * user_far 8; tty 6 */
+	plan((int)(sizeof(rows) / sizeof(rows[0])) * 3 + 4 + 1 + 1 + 1 + 1 + 2 + 8 + 6);
 	test_table();
 	test_truncation();
 	test_exhaustive_pairs();

@@ -182,6 +182,7 @@ static void test_rwproto(void)
 
 int main(void)
 {
+	plan(50);
 	test_fd_rides();
 	test_rwproto();
 	return done_testing();

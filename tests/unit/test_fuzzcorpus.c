@@ -150,6 +150,7 @@ int main(int argc, char **argv)
 	const char *env = getenv("PGKG_FUZZDIR");
 	const char *fuzzdir = argc > 1 ? argv[1] : env && *env ? env : "tests/fuzz";
 
+	plan((int)(sizeof(targets) / sizeof(targets[0])) * 2); /* corpus and regress */
 	diag("inputs from %s/corpus and %s/regress", fuzzdir, fuzzdir);
 	for (size_t t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
 		run(fuzzdir, "corpus", t, 1);

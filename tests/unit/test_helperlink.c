@@ -132,6 +132,7 @@ static void test_usable_and_trust(void)
 
 int main(void)
 {
+	plan(7 + 7 + 2 + 13); /* maps_line, sibling, own_path, usable_and_trust */
 	test_maps_line();
 	test_sibling();
 	test_own_path();

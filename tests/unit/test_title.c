@@ -263,6 +263,8 @@ static void test_fuzz(void)
 
 int main(void)
 {
+	/* 8 per row, test_bounds 5, test_long_and_garbage 14, test_fuzz 1 */
+	plan((int)(sizeof(rows) / sizeof(rows[0])) * 8 + 5 + 14 + 1);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		check_row(&rows[i]);
 	test_bounds();

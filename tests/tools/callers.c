@@ -442,6 +442,6 @@ int main(int argc, char **argv)
 		return mode_sigio(num(argv[2]), num(argv[3]));
 	if (!strcmp(m, "killpids") && argc == 3)
 		return mode_killpids(num(argv[2]));
-	fprintf(stderr, "usage: see the top of tests/callers.c\n");
+	fprintf(stderr, "usage: see the top of tests/tools/callers.c\n");
 	return 2;
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
-# tests/analyze.sh - `make analyze`: cppcheck and clang-tidy over the
+# tests/tools/analyze.sh - `make analyze`: cppcheck and clang-tidy over the
 # shipped C sources (policy/, shim/), compared with the triaged findings in
-# tests/analysis.baseline.  Fails on any finding not in the baseline; says
+# tests/tools/analysis.baseline.  Fails on any finding not in the baseline; says
 # which baseline entries no longer occur (to be removed).  docs/ANALYSIS.md
 # explains the checks chosen and every baseline entry.
 #
@@ -9,9 +9,9 @@
 # the baseline survives edits elsewhere in a file.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${PGKG_BUILD:-build}
-BASELINE=tests/analysis.baseline
+BASELINE=tests/tools/analysis.baseline
 SRC=$(ls policy/*.c shim/*.c)
 DEFS=(-D_GNU_SOURCE -DPGKG_VERSION='"0"' -DPGKG_SYSCONFDIR='"/etc"' -DPGKG_HELPER_PATH='"/usr/bin/pgkillguard"')
 INC=(-Ipolicy -Ishim -I"$BUILD" -I"$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)")

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/demo.sh - `make demo`: what one `kill -9` of a backend costs, first
+# tests/tools/demo.sh - `make demo`: what one `kill -9` of a backend costs, first
 # without pgkillguard, then with it, on the same throwaway cluster.
 #
 #   1. Without the guard: a few idle sessions and a small pgbench write load;
@@ -28,7 +28,7 @@ for _v in $(compgen -e); do
 	case $_v in PGKG_* | PGKILLGUARD_*) ;; PG*) unset "$_v" ;; esac
 done
 unset _v
-. "$(dirname "$0")/lib/cluster.sh"
+. "$(dirname "$0")/../lib/cluster.sh"
 
 IDLE=4          # idle psql sessions per half
 CLIENTS=4       # pgbench clients per half

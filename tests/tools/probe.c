@@ -1,5 +1,5 @@
 /*
- * probe.c - make one kill-family call exactly as named, print what the
+ * tests/tools/probe.c - make one kill-family call exactly as named, print what the
  * kernel (or the guard) answered: "ok" or the errno name.  Exit 0 / 1.
  *
  *   probe kill PID SIG            libc kill()

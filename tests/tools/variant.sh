@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/variant.sh NAME BUILD [PRELOAD-LIB] - run the whole suite
+# tests/tools/variant.sh NAME BUILD [PRELOAD-LIB] - run the whole suite
 # (tests/run.sh) against another build of the tree: `make check-asan`,
 # `make check-clang` (mk/sanitize.mk).
 #
@@ -20,7 +20,7 @@
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
 NAME=$1 BUILD=$(cd "$2" && pwd) LIB=${3:-}
-TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
 V=$BUILD/variant
 TREE=$V/tree
 STAGE=$TREE/build
