@@ -24,6 +24,11 @@
  *     pids; the hogs pause and the kernel's f_setown() finds the backend.
  *     O_ASYNC and one byte from the peer then send SIGIO: crash-restart.
  *     Same window as R1-5, which the kill path now closes with ESRCH.
+ *
+ *   r2 exitkill PID
+ *     PTRACE_SEIZE with PTRACE_O_EXITKILL (attaching is allowed with a
+ *     warning), then exit: the kernel SIGKILLs the tracee.  No notified
+ *     request carries a signal.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -322,6 +327,12 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "supkill")) {
 		sup = atoi(argv[2]);
 		return supkill(atoi(argv[3]));
+	}
+	if (argc == 3 && !strcmp(argv[1], "exitkill")) {
+		long r = syscall(SYS_ptrace, 0x4206 /* PTRACE_SEIZE */, atoi(argv[2]), 0,
+				 0x100000 /* PTRACE_O_EXITKILL */);
+		printf("exitkill: seize %s\n", r == 0 ? "ok" : strerror(errno));
+		return 0;	/* exit: the tracee gets SIGKILL */
 	}
 	if (argc == 5 && !strcmp(argv[1], "futureown"))
 		return futureown(argv[2], atoi(argv[3]), atoi(argv[4]));
