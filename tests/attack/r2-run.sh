@@ -32,3 +32,11 @@ run_as_test_user "$W/pgkillguard-shell" -c "$W/r2 futureown $D/sock/.s.PGSQL.$(c
 sleep 1
 if [ "$(crash_restarts "$D")" -gt "$n" ]; then echo "R2-2 future F_SETOWN: VULNERABLE (crash-restart)"
 else echo "R2-2 future F_SETOWN: held"; fi
+
+# R2-4: the postmaster itself, with postmaster.pid moved aside (R1-2's fix
+# covers only server-named children of a server-named parent).
+cluster_wait_ready "$D" >/dev/null 2>&1 || true
+PM=$(head -1 "$D/data/postmaster.pid")
+run_as_test_user "$W/pgkillguard-shell" -c "/bin/kill -s KILL $PM" 2>/dev/null && echo "control: kill -9 postmaster passed?!" || echo "control: kill -9 postmaster refused"
+run_as_test_user "$W/pgkillguard-shell" -c "cd $D/data && mv postmaster.pid pm.x && /bin/kill -s KILL $PM; r=\$?; mv pm.x postmaster.pid; exit \$r" 2>/dev/null &&
+	echo "R2-4 postmaster with pid file moved: VULNERABLE (kill -9 postmaster ok)" || echo "R2-4: held"
