@@ -103,6 +103,7 @@ static int supkill(int secs)
 	char p[64];
 	struct sched_param sp = {0};
 
+	setvbuf(stdout, NULL, _IONBF, 0);
 	signal(SIGURG, SIG_IGN);
 	for (int i = 0; i < 2; i++)
 		pthread_create(&h[i], NULL, hog, NULL);
