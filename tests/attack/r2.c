@@ -101,6 +101,23 @@ static int uid_of(pid_t tid)
 	return uid;
 }
 
+/* gone, or a zombie (its parent has not reaped it yet) */
+static int sup_dead(void)
+{
+	char p[64], buf[256];
+	FILE *f;
+	int dead = 1;
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)sup);
+	if ((f = fopen(p, "r"))) {
+		if (fgets(buf, sizeof(buf), f)) {
+			char *c = strrchr(buf, ')');
+			dead = c && c[1] && (c[2] == 'Z' || c[2] == 'X');
+		}
+		fclose(f);
+	}
+	return dead;
+}
+
 static int supkill(int secs)
 {
 	pthread_t h[2], g;
@@ -137,7 +154,7 @@ static int supkill(int secs)
 					usleep(200000);
 					printf("supkill: kill(%d, SIGKILL) answered 0 after %ld kills; "
 					       "supervisor %s\n", (int)tid, kills,
-					       kill(sup, 0) < 0 && errno == ESRCH ? "DEAD" : "alive");
+					       sup_dead() ? "DEAD" : "alive");
 					atomic_store(&stop, 1);
 					return 0;
 				}
