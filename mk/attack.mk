@@ -17,3 +17,9 @@ $(B)/tests/dropcheck: tests/attack/dropcheck.c $(B)/shim/actas.o $(CORE_OBJ)
 $(B)/tests/r1: tests/attack/r1.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -o $@ $< $(LDFLAGS) -lpthread
+
+# The second review's attacker programs (tests/attack/r2.c, R2-NOTES.md),
+# driven by tests/integration/71-attacks-r2.sh.
+$(B)/tests/r2: tests/attack/r2.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -o $@ $< $(LDFLAGS) -lpthread

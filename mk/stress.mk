@@ -23,7 +23,7 @@ $(B)/tests/callers: tests/tools/callers.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS)
 
-TEST_PROGRAMS := $(B)/tests/writer $(B)/tests/callers $(B)/tests/attack $(B)/tests/dropcheck $(B)/tests/r1
+TEST_PROGRAMS := $(B)/tests/writer $(B)/tests/callers $(B)/tests/attack $(B)/tests/dropcheck $(B)/tests/r1 $(B)/tests/r2
 
 test-programs: $(TEST_PROGRAMS)
 

@@ -769,6 +769,51 @@ static int classify_orphan(const char *procroot, struct pgkg_target *t)
 }
 
 /* The target itself: a postmaster, an orphan, or nothing we protect. */
+/* Does pid have a server-named child (/proc/PID/task/PID/children)? */
+static NOINLINE bool has_server_child(const char *procroot, pid_t pid)
+{
+	char path[PGKG_PATH_MAX], buf[1024], leaf[64], comm[16];
+	const char *p = buf, *end, *f;
+	struct pgkg_buf b;
+	size_t n;
+	ssize_t len;
+
+	pgkg_buf_init(&b, leaf, sizeof(leaf));
+	pgkg_buf_puts(&b, "task/");
+	pgkg_buf_putl(&b, pid);
+	pgkg_buf_puts(&b, "/children");
+	if (b.truncated || pgkg_proc_path(path, sizeof(path), procroot, pid, leaf))
+		return false;
+	len = pgkg_read_file(path, buf, sizeof(buf));
+	if (len <= 0)
+		return false;
+	end = buf + len;
+	while (next_field(&p, end, &f, &n)) {
+		long long child;
+		if (pgkg_parse_ll(f, n, 1, INT_MAX, &child) == 0 &&
+		    pgkg_read_comm(procroot, (pid_t)child, comm) == 0 && pgkg_is_server_name(comm))
+			return true;
+	}
+	return false;
+}
+
+/* A server-named process with server-named children whose pid file is gone
+ * or does not name it: a postmaster all the same (R2-4: its owner moved
+ * postmaster.pid aside to kill it).  Identified by pid and cwd only. */
+static void mark_postmaster_without_pidfile(const char *procroot, struct pgkg_target *t)
+{
+	char path[PGKG_PATH_MAX];
+
+	memset(&t->cluster, 0, sizeof(t->cluster));
+	t->kind = PGKG_KIND_POSTMASTER;
+	t->cluster.postmaster = t->pid;
+	t->cluster.owner = t->st.uid;
+	t->cluster.pm_starttime = t->st.starttime;
+	if (pgkg_proc_path(path, sizeof(path), procroot, t->pid, "cwd") ||
+	    pgkg_readlink(path, t->cluster.datadir, sizeof(t->cluster.datadir)) < 0)
+		t->cluster.datadir[0] = '\0';
+}
+
 static int classify_self(const char *procroot, struct pgkg_target *t)
 {
 	int r = probe_known(procroot, &t->st, &t->cluster);
@@ -783,6 +828,10 @@ static int classify_self(const char *procroot, struct pgkg_target *t)
 		return -ESRCH;
 	if (r < 0) {
 		mark_unverified(t);	/* server-named, cwd not readable: fail closed */
+		return 0;
+	}
+	if (has_server_child(procroot, t->pid)) {
+		mark_postmaster_without_pidfile(procroot, t);
 		return 0;
 	}
 	r = classify_orphan(procroot, t);

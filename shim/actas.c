@@ -160,10 +160,21 @@ static void *run(void *p)
 	struct job *j = p;
 	int slot = pgkg_actas_register((pid_t)pgkg_raw(SYS_gettid, 0, 0, 0, 0));
 
+	uid_t r = 0, e = 0, suid = (uid_t)-1;
+	gid_t gr = 0, ge = 0, sgid = (gid_t)-1;
+
+	pgkg_raw(SYS_getresuid, (long)&r, (long)&e, (long)&suid, 0);
+	pgkg_raw(SYS_getresgid, (long)&gr, (long)&ge, (long)&sgid, 0);
 	/* Registered first: a signal aimed at this thread is one at the supervisor. */
 	j->ret = slot < 0 ? -EAGAIN : become(j->who, j->cap_kill);
 	if (!j->ret)
 		j->ret = j->fn(j->arg);
+	/* Back to the supervisor's own ids (the saved ones allow it) before
+	 * leaving the register (R2-1: a thread unregistered while it still
+	 * held the caller's ids could be signalled by the caller). */
+	if (pgkg_raw(SYS_setresuid, suid, suid, suid, 0) < 0 ||
+	    pgkg_raw(SYS_setresgid, sgid, sgid, sgid, 0) < 0)
+		pgkg_raw(SYS_exit_group, 127, 0, 0, 0);	/* never leave a thread as the caller */
 	pgkg_actas_unregister(slot);
 	return NULL;
 }

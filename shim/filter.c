@@ -91,7 +91,7 @@ static int add_owner_rules(scmp_filter_ctx ctx)
  * the data are compared whole, as the kernel reads them (long, unsigned long). */
 static int add_ptrace_rules(scmp_filter_ctx ctx)
 {
-	static const long always[] = {PTRACE_ATTACH, PTRACE_SEIZE, PTRACE_KILL};
+	static const long always[] = {PTRACE_ATTACH, PTRACE_SEIZE, PTRACE_KILL, PTRACE_SETOPTIONS};
 	static const long with_signal[] = {PTRACE_CONT, PTRACE_SYSCALL, PTRACE_SINGLESTEP,
 					   PTRACE_DETACH, PTRACE_LISTEN, PTRACE_SYSEMU,
 					   PTRACE_SYSEMU_SINGLESTEP};

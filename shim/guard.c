@@ -305,8 +305,9 @@ enum pgkg_verdict pgkg_guard_call(struct pgkg_guard *g, const struct pgkg_call *
 }
 
 /* The first member of process group pgid that is a cluster process the
- * caller could signal (into g->ws->target), or 0. */
-static pid_t protected_member(struct pgkg_guard *g, pid_t pgid)
+ * caller could signal (into g->ws->target), or 0; *members: how many there
+ * are at all. */
+static pid_t protected_member(struct pgkg_guard *g, pid_t pgid, unsigned *members)
 {
 	char buf[4096] __attribute__((aligned(8)));
 	int fd = open(g->procroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -314,15 +315,20 @@ static pid_t protected_member(struct pgkg_guard *g, pid_t pgid)
 	const char *name;
 	pid_t found = 0;
 
-	if (fd < 0)
+	*members = 0;
+	if (fd < 0) {
+		*members = 1;	/* cannot tell: never "empty" */
 		return 0;
+	}
 	pgkg_dirwalk_init(&w, fd, buf, sizeof(buf));
 	while (!found && (name = pgkg_dirwalk_next(&w))) {
 		long long pid;
 		struct pgkg_procstat st;
-		if (pgkg_parse_ll(name, pgkg_strlen(name), 1, INT32_MAX, &pid) == 0 &&
-		    pgkg_read_stat(g->procroot, (pid_t)pid, &st) == 0 && st.pgrp == pgid &&
-		    pgkg_is_server_name(st.comm) && pgkg_guard_protected(g, (pid_t)pid) == 1)
+		if (pgkg_parse_ll(name, pgkg_strlen(name), 1, INT32_MAX, &pid) < 0 ||
+		    pgkg_read_stat(g->procroot, (pid_t)pid, &st) < 0 || st.pgrp != pgid)
+			continue;
+		(*members)++;
+		if (pgkg_is_server_name(st.comm) && pgkg_guard_protected(g, (pid_t)pid) == 1)
 			found = (pid_t)pid;
 	}
 	close(fd);
@@ -332,13 +338,20 @@ static pid_t protected_member(struct pgkg_guard *g, pid_t pgid)
 enum pgkg_verdict pgkg_guard_owner(struct pgkg_guard *g, const char *how, long owner)
 {
 	pid_t who = (pid_t)(owner < 0 ? -owner : owner);
+	unsigned members;
+	int r;
 
 	if (owner == 0 || owner < -INT32_MAX || who == g->caller.pid)
 		return PGKG_PASS;
 	/* a group: every member, whether its leader is still there or not; and
-	 * only what the caller could signal (else the kernel sends nothing) */
-	if (owner < 0 ? !protected_member(g, who) : pgkg_guard_protected(g, who) != 1)
-		return PGKG_PASS;
+	 * only what the caller could signal (else the kernel sends nothing).  An
+	 * owner nobody is yet is GONE (ESRCH), never passed on (R2-2). */
+	if (owner < 0) {
+		if (!protected_member(g, who, &members))
+			return members ? PGKG_PASS : PGKG_GONE;
+	} else if ((r = pgkg_guard_protected(g, who)) != 1) {
+		return r == -ESRCH ? PGKG_GONE : PGKG_PASS;
+	}
 	pgkg_say_owner(g, how, owner, &g->ws->target);
 	return PGKG_DENY;
 }

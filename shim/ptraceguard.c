@@ -14,6 +14,7 @@
 #include "guard.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/ptrace.h>
 
 #include "pipeline.h"
@@ -22,8 +23,12 @@
 enum pgkg_ptrace_class pgkg_ptrace_class(long request, long data)
 {
 	switch (request) {
-	case PTRACE_ATTACH:
 	case PTRACE_SEIZE:
+		/* EXITKILL: the tracee gets SIGKILL when the tracer exits (R2-3) */
+		return (data & PTRACE_O_EXITKILL) ? PGKG_PTRACE_SIGNAL : PGKG_PTRACE_ATTACH;
+	case PTRACE_SETOPTIONS:
+		return (data & PTRACE_O_EXITKILL) ? PGKG_PTRACE_SIGNAL : PGKG_PTRACE_OTHER;
+	case PTRACE_ATTACH:
 		return PGKG_PTRACE_ATTACH;
 	case PTRACE_KILL:
 		return PGKG_PTRACE_SIGNAL;
@@ -69,8 +74,10 @@ static enum pgkg_verdict ptrace_signal(struct pgkg_guard *g, const struct pgkg_c
 enum pgkg_verdict pgkg_guard_ptrace(struct pgkg_guard *g, long request, pid_t pid, long data)
 {
 	enum pgkg_ptrace_class cls = pgkg_ptrace_class(request, data);
+	/* PTRACE_KILL, and EXITKILL (a SIGKILL when the tracer exits), are KILL */
+	bool kills = request == PTRACE_KILL || request == PTRACE_SEIZE || request == PTRACE_SETOPTIONS;
 	struct pgkg_call c = {.how = "ptrace", .pid = pid, .pidfd = -1,
-			      .sig = request == PTRACE_KILL ? SIGKILL : (int)data};
+			      .sig = kills ? SIGKILL : (int)data};
 
 	if (cls == PGKG_PTRACE_OTHER || pid <= 0 || pid == g->caller.pid)
 		return PGKG_PASS;

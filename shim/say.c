@@ -299,6 +299,7 @@ const char *pgkg_ptrace_name(long request)
 	switch (request) {
 	case PTRACE_ATTACH: return "PTRACE_ATTACH";
 	case PTRACE_SEIZE: return "PTRACE_SEIZE";
+	case PTRACE_SETOPTIONS: return "PTRACE_SETOPTIONS";
 	case PTRACE_KILL: return "PTRACE_KILL";
 	case PTRACE_CONT: return "PTRACE_CONT";
 	case PTRACE_SYSCALL: return "PTRACE_SYSCALL";

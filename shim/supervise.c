@@ -385,9 +385,21 @@ static int act_for_caller(struct job *j, int (*fn)(void *), struct emulation *e)
 
 /* ---- one notification ---- */
 
+/* The supervisor or any of its threads (registered ones cheaply; any other
+ * thread by its Tgid, on the slow path). */
 static bool targets_supervisor(const struct sup *s, long pid)
 {
 	return pid == s->self || (pid > 0 && pgkg_actas_is_our_thread((pid_t)pid));
+}
+
+static bool supervisor_thread(const struct sup *s, long pid)
+{
+	struct pgkg_status st;
+
+	if (targets_supervisor(s, pid))
+		return true;
+	return pid > 0 && pid <= INT32_MAX &&
+	       pgkg_read_status(procroot, (pid_t)pid, PGKG_STATUS_TGID, &st) == 0 && st.tgid == s->self;
 }
 
 static enum pgkg_verdict refuse_supervisor(void)
@@ -397,15 +409,18 @@ static enum pgkg_verdict refuse_supervisor(void)
 	return PGKG_DENY;
 }
 
-/* An owner call naming the supervisor, or a PostgreSQL process (guard.c). */
-static bool owner_refused(struct job *j, struct pgkg_guard *g, const struct pgkg_sigcall *sc,
-			  long owner)
+/* An owner call naming the supervisor, or a PostgreSQL process (guard.c):
+ * 0 to go on, or the errno to answer (EPERM, or ESRCH for an owner nobody is). */
+static int owner_refused(struct job *j, struct pgkg_guard *g, const struct pgkg_sigcall *sc,
+			 long owner)
 {
 	pid_t who = (pid_t)(owner < 0 ? -owner : owner);
+	enum pgkg_verdict v;
 
-	if (owner != 0 && owner >= -INT32_MAX && targets_supervisor(j->s, who))
-		return refuse_supervisor() == PGKG_DENY;
-	return pgkg_guard_owner(g, sc->how, owner) == PGKG_DENY;
+	if (owner != 0 && owner >= -INT32_MAX && supervisor_thread(j->s, who))
+		return -pgkg_verdict_errno(refuse_supervisor());
+	v = pgkg_guard_owner(g, sc->how, owner);
+	return v == PGKG_PASS ? 0 : -pgkg_verdict_errno(v);
 }
 
 /* F_SETOWN-like: a register owner is judged and CONTINUEd (registers only);
@@ -418,16 +433,17 @@ static int handle_owner(struct job *j, struct pgkg_guard *g, const struct pgkg_s
 	int r;
 
 	if (sc->owner_arg == PGKG_OWNER_REG) {
-		*cont = !owner_refused(j, g, sc, sc->pid);
-		return *cont ? 0 : -EPERM;
+		r = owner_refused(j, g, sc, sc->pid);
+		*cont = r == 0;
+		return r;
 	}
 	r = sc->owner_arg == PGKG_OWNER_EX ? read_caller_mem(j, sc->ptr, &e.ex, sizeof(e.ex))
 					   : read_caller_mem(j, sc->ptr, &e.owner, sizeof(e.owner));
 	if (r < 0)
 		return r;
 	owner = sc->owner_arg == PGKG_OWNER_EX ? pgkg_sigcall_owner_ex(e.ex.type, e.ex.pid) : e.owner;
-	if (owner_refused(j, g, sc, owner))
-		return -EPERM;
+	if ((r = owner_refused(j, g, sc, owner)) != 0)
+		return r;
 	if ((e.fd = copy_caller_fd(j, (int)(uint32_t)j->req.data.args[0])) < 0)
 		return e.fd == -EBADF ? -EBADF : -EPERM;
 	r = act_for_caller(j, do_set_owner, &e);
@@ -451,7 +467,7 @@ static int handle_fd(struct job *j, struct pgkg_guard *g, const struct pgkg_sigc
 	pid = pgkg_fd_target(procroot, e.fd, &kind);
 	if (kind == PGKG_FD_PIDFD || kind == PGKG_FD_PROCDIR) {
 		struct pgkg_call call = pgkg_sigcall_fd_call(sc, pid, kind == PGKG_FD_PIDFD ? e.fd : -1);
-		v = targets_supervisor(j->s, call.pid < 0 ? -call.pid : call.pid) ? refuse_supervisor()
+		v = supervisor_thread(j->s, call.pid < 0 ? -call.pid : call.pid) ? refuse_supervisor()
 										     : pgkg_guard_call(g, &call);
 	} else if (kind == PGKG_FD_UNVERIFIED ||
 		   (kind == PGKG_FD_GONE && (sc->flags & PIDFD_SIGNAL_PROCESS_GROUP))) {
@@ -479,7 +495,7 @@ static int handle_pid(struct job *j, struct pgkg_guard *g, const struct pgkg_sig
 {
 	long who = sc->pid < -1 ? -sc->pid : sc->pid;
 	struct pgkg_call call = pgkg_sigcall_pid_call(sc);
-	enum pgkg_verdict v = targets_supervisor(j->s, who) ? refuse_supervisor()
+	enum pgkg_verdict v = supervisor_thread(j->s, who) ? refuse_supervisor()
 							    : pgkg_guard_call(g, &call);
 
 	*cont = v == PGKG_PASS;
@@ -521,7 +537,7 @@ static int handle_ptrace(struct job *j, struct pgkg_guard *g, const struct pgkg_
 		*cont = true;
 		return 0;
 	}
-	v = targets_supervisor(j->s, sc->pid) ? refuse_supervisor()
+	v = supervisor_thread(j->s, sc->pid) ? refuse_supervisor()
 					      : pgkg_guard_ptrace(g, sc->request, (pid_t)sc->pid, (long)sc->ptr);
 	*cont = v == PGKG_PASS;
 	if (v == PGKG_DENY && sc->request == PTRACE_KILL) {

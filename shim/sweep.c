@@ -105,6 +105,10 @@ enum pgkg_verdict pgkg_guard_broadcast(struct pgkg_guard *g, const struct pgkg_c
 	    pgkg_guard_same_cluster(g, &leader))
 		return PGKG_PASS;
 	sweep_proc(g, c, &s);
+	/* A group nobody is in yet: never passed on, or the postmaster could
+	 * make a backend its leader before the kernel acts (R2-5). */
+	if (s.pgid > 0 && s.members == 0)
+		return PGKG_GONE;
 	if (!s.reached.hits)
 		return PGKG_PASS;
 	if (s.members == 1)
