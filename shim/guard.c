@@ -334,12 +334,21 @@ static bool protected_target(struct pgkg_guard *g, pid_t pid)
 	return g->ops->can_signal(g, pid) == 0;
 }
 
+/* The caller's exe, cgroup and relation to the target's cluster (slow path:
+ * only once the target is a protected cluster process). */
+static void read_relation(struct pgkg_guard *g)
+{
+	pgkg_read_caller_relation(g->procroot, g->caller.pid, &g->ws->target.cluster, &g->ws->rel);
+	g->caller.rel = &g->ws->rel;
+}
+
 static enum pgkg_verdict guard_one(struct pgkg_guard *g, const struct pgkg_call *c, pid_t pid)
 {
 	struct pgkg_decision d;
 
 	if (!protected_target(g, pid))
 		return PGKG_PASS;
+	read_relation(g);
 	pgkg_decide(policy(g), &g->caller, &g->ws->target, c->sig, &d);
 	return act(g, c, &g->ws->target, &d);
 }
@@ -384,6 +393,7 @@ static void consider(struct pgkg_guard *g, const struct pgkg_call *c, struct swe
 	s->only = pid;
 	if (!pgkg_is_server_name(st.comm) || !protected_target(g, pid))
 		return;
+	read_relation(g);
 	pgkg_decide(policy(g), &g->caller, &g->ws->target, c->sig, &d);
 	if (d.action == PGKG_ALLOW)
 		return;
