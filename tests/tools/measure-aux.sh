@@ -15,7 +15,8 @@
 #   restarted      the process exited and the postmaster started a new one
 #   crash-restart  the postmaster killed every child and reinitialised
 #   shutdown       the postmaster (the instance) exited
-#   gone           the process exited and was not restarted within the wait
+#   restarted (after N s)  ... only after N seconds
+#   gone           the process exited and was not restarted within WAIT + 15 s
 # STOP is followed by CONT after 2 s; its outcome is what happened after both.
 # The result table lives in docs/AUX-SIGNALS.md.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -126,11 +127,17 @@ logsize() { cat "$W/$1"/log/* "$W/$1/pg_log"/* "$W/$1.out" 2>/dev/null | wc -c; 
 newlog() { cat "$W/$1"/log/* "$W/$1/pg_log"/* "$W/$1.out" 2>/dev/null | tail -c +$(($2 + 1)); }
 
 measure() {
-	local kind=$1 sig=$2 node=primary pm pid before log0 after out new st=""
+	local kind=$1 sig=$2 node=primary pm pid before log0 after out new st="" i
 	case $kind in startup | walreceiver) node=standby ;; esac
 	ensure "$node"
 	pm=$(pm_of "$node")
 	pid=$(kind_pid "$pm" "$kind")
+	for i in $(seq 1 30); do	# restarted late (archiver, stats collector)?
+		[ -n "$pid" ] && break
+		sleep 0.5
+		pm=$(pm_of "$node")
+		pid=$(kind_pid "$pm" "$kind")
+	done
 	if [ -z "$pid" ]; then
 		echo "$VER $kind $sig absent"
 		return
@@ -157,7 +164,16 @@ measure() {
 		elif [ -n "$after" ]; then
 			out=restarted
 		else
-			out=gone
+			for i in $(seq 1 30); do
+				after=$(kind_pid "$pm" "$kind")
+				[ -n "$after" ] && break
+				sleep 0.5
+			done
+			if [ -n "$after" ]; then
+				out="restarted (after $((WAIT + i / 2)) s)"
+			else
+				out=gone
+			fi
 		fi
 	fi
 	[ "$sig" = STOP ] && out="$out (state while stopped: ${st:-?})"
