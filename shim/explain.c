@@ -28,7 +28,10 @@ struct explain_opts {
 	const char *policy_path;
 	int sig;		/* 0: the overview set */
 	struct pgkg_caller caller;
+	bool relation;		/* read the caller's exe, cgroup and relation per target */
 };
+
+static struct pgkg_caller_rel relation;
 
 static void print_error(void *ctx, const char *file, int line, const char *msg)
 {
@@ -62,6 +65,76 @@ static void fill_caller(struct pgkg_caller *c, const char *program)
 		snprintf(c->comm, sizeof(c->comm), "?");
 }
 
+/* --caller PID: that process's real uid, gid, groups and comm. */
+static void read_caller(struct pgkg_caller *c, const char *arg)
+{
+	char path[64], line[1024];
+	long long pid;
+	FILE *f;
+
+	if (pgkg_parse_ll(arg, strlen(arg), 1, INT32_MAX, &pid) < 0)
+		die("--caller %s: not a process id", arg);
+	memset(c, 0, sizeof(*c));
+	c->pid = (pid_t)pid;
+	snprintf(path, sizeof(path), "%s/%lld/status", procroot, pid);
+	f = fopen(path, "re");
+	if (!f)
+		die_errno("--caller %lld", pid);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned a;
+		if (sscanf(line, "Uid: %u", &a) == 1)
+			c->uid = a;
+		else if (sscanf(line, "Gid: %u", &a) == 1)
+			c->gid = a;
+		else if (strncmp(line, "Groups:", 7) == 0) {
+			char *p = line + 7, *e;
+			while (c->ngroups < (int)(sizeof(c->groups) / sizeof(c->groups[0]))) {
+				unsigned long v = strtoul(p, &e, 10);
+				if (e == p)
+					break;
+				c->groups[c->ngroups++] = (gid_t)v;
+				p = e;
+			}
+		}
+	}
+	fclose(f);
+	if (pgkg_read_comm(procroot, c->pid, c->comm) < 0)
+		snprintf(c->comm, sizeof(c->comm), "?");
+}
+
+/* The caller as the guard sees it for target t (relation facts included). */
+static const struct pgkg_caller *caller_for(const struct explain_opts *o,
+					    const struct pgkg_target *t)
+{
+	static struct pgkg_caller c;
+
+	c = o->caller;
+	c.rel = NULL;
+	if (o->relation) {
+		pgkg_read_caller_relation(procroot, c.pid, &t->cluster, &relation);
+		c.rel = &relation;
+	}
+	return &c;
+}
+
+static void print_relation(const struct explain_opts *o, const struct pgkg_target *t)
+{
+	const struct pgkg_caller *c = caller_for(o, t);
+
+	if (!c->rel)
+		return;
+	printf("  caller %d (exe %s, cgroup %s):", (int)c->pid, relation.exe[0] ? relation.exe : "?",
+	       relation.cgroup[0] ? relation.cgroup : "?");
+	if (relation.rel & PGKG_REL_PARENT)
+		printf(" the postmaster's parent;");
+	if (relation.rel & PGKG_REL_NSINIT)
+		printf(" PID 1 of the postmaster's pid namespace;");
+	if (relation.rel & PGKG_REL_CGROUP)
+		printf(" in the postmaster's service cgroup;");
+	printf(relation.rel ? " from=manager matches\n"
+			    : " not a manager of this cluster (from= rules do not match)\n");
+}
+
 static const char *describe(const struct pgkg_target *t)
 {
 	static char line[1024];
@@ -79,7 +152,7 @@ static void print_decision(const struct explain_opts *o, const struct pgkg_targe
 	const char *name = pgkg_signal_name(sig, scratch, sizeof(scratch));
 	struct pgkg_decision d;
 
-	pgkg_decide(&policy, &o->caller, t, sig, &d);
+	pgkg_decide(&policy, caller_for(o, t), t, sig, &d);
 	printf(verbose ? "  %-5s -> %s" : " %s:%s", name ? name : "?", pgkg_action_name(d.action));
 	if (!verbose)
 		return;
@@ -124,6 +197,7 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 	}
 	printf("%lld: %s\n", pid, describe(&target));
 	print_cluster(&target.cluster);
+	print_relation(o, &target);
 	if (o->sig) {
 		print_decision(o, &target, o->sig, true);
 		return 0;
@@ -191,27 +265,36 @@ int pgkg_cmd_explain(int argc, char **argv)
 		{"signal", required_argument, NULL, 's'},
 		{"policy", required_argument, NULL, 'P'},
 		{"program", required_argument, NULL, 'p'},
+		{"caller", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
 	struct explain_opts o = {0};
-	const char *program = NULL;
+	const char *program = NULL, *caller = NULL;
 	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "+s:p:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:p:c:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.sig = parse_signal(optarg); break;
 		case 'P': o.policy_path = optarg; break;
 		case 'p': program = optarg; break;
-		default: die("usage: pgkillguard explain [-s SIG] [--policy FILE] [-p PROGRAM] [PID...]");
+		case 'c': caller = optarg; break;
+		default: die("usage: pgkillguard explain [-s SIG] [--policy FILE] [-p PROGRAM | --caller PID] [PID...]");
 		}
 	}
+	if (program && caller)
+		die("-p PROGRAM (a pretended comm) and --caller PID (a real process) exclude each other");
 	if (!o.policy_path && getenv("PGKILLGUARD_POLICY") && *getenv("PGKILLGUARD_POLICY"))
 		o.policy_path = getenv("PGKILLGUARD_POLICY");
-	fill_caller(&o.caller, program);
+	if (caller)
+		read_caller(&o.caller, caller);
+	else
+		fill_caller(&o.caller, program);
+	o.relation = !program;
 	pgkg_guard_load_policy(&policy, o.policy_path, getuid(), print_error, NULL);
 	printf("policy: %s%s%s\n", policy.path, policy.mode == PGKG_MODE_REPORT ? " (report mode)" : "",
 	       policy.broken ? " (BROKEN: fatal and stop signals to PostgreSQL are blocked)" : "");
-	printf("caller: program %s, uid %u\n", o.caller.comm, (unsigned)o.caller.uid);
+	printf("caller: %s%d, program %s, uid %u\n", caller ? "process " : "your shell ",
+	       (int)o.caller.pid, o.caller.comm, (unsigned)o.caller.uid);
 	if (optind == argc)
 		return explain_all(&o);
 	for (int i = optind; i < argc; i++)
