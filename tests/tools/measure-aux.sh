@@ -127,7 +127,7 @@ logsize() { cat "$W/$1"/log/* "$W/$1/pg_log"/* "$W/$1.out" 2>/dev/null | wc -c; 
 newlog() { cat "$W/$1"/log/* "$W/$1/pg_log"/* "$W/$1.out" 2>/dev/null | tail -c +$(($2 + 1)); }
 
 measure() {
-	local kind=$1 sig=$2 node=primary pm pid before log0 after out new st="" i
+	local kind=$1 sig=$2 node=primary pm pid sentinel spid log0 after out new st="" i
 	case $kind in startup | walreceiver) node=standby ;; esac
 	ensure "$node"
 	pm=$(pm_of "$node")
@@ -142,7 +142,11 @@ measure() {
 		echo "$VER $kind $sig absent"
 		return
 	fi
-	before=$(children "$pm")
+	# a crash-restart replaces every child: watch one the signal does not target
+	sentinel=checkpointer
+	[ "$kind" = checkpointer ] && sentinel=walwriter
+	[ "$node" = standby ] && [ "$kind" = checkpointer ] && sentinel=startup
+	spid=$(kind_pid "$pm" "$sentinel")
 	log0=$(logsize "$node")
 	kill -s "$sig" "$pid"
 	if [ "$sig" = STOP ]; then
@@ -155,7 +159,8 @@ measure() {
 	if ! pm_alive "$pm"; then
 		out=shutdown
 	elif grep -q -e 'terminating any other active server processes' \
-		-e 'all server processes terminated; reinitializing' <<<"$new"; then
+		-e 'all server processes terminated; reinitializing' <<<"$new" ||
+		[ "$(kind_pid "$pm" "$sentinel")" != "$spid" ]; then
 		out=crash-restart
 	else
 		after=$(kind_pid "$pm" "$kind")
@@ -179,7 +184,6 @@ measure() {
 	[ "$sig" = STOP ] && out="$out (state while stopped: ${st:-?})"
 	echo "$VER $kind $sig $out"
 	grep -m3 -E 'terminated by signal|exited with exit code|shutting down|reinitializing|shut down' <<<"$new" | sed 's/^/#   /' | cut -c1-200
-	: "$before"
 }
 
 setup
