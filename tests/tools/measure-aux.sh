@@ -116,9 +116,15 @@ ensure() {
 		rm -f "$W/$n/postmaster.pid"
 		pgctl "$n" start
 	fi
-	for i in $(seq 1 100); do
-		[ -n "$(kind_pid "$(pm_of "$n")" checkpointer)" ] &&
-			{ [ "$n" = primary ] || [ -n "$(kind_pid "$(pm_of "$n")" walreceiver)" ]; } && return 0
+	# after a crash-restart: wait until the pid file says ready (or standby)
+	# and the processes are back, then let it settle
+	for i in $(seq 1 200); do
+		if grep -qE '^(ready|standby) *$' "$W/$n/postmaster.pid" 2>/dev/null &&
+			[ -n "$(kind_pid "$(pm_of "$n")" checkpointer)" ] &&
+			{ [ "$n" = primary ] || [ -n "$(kind_pid "$(pm_of "$n")" walreceiver)" ]; }; then
+			sleep 1
+			return 0
+		fi
 		sleep 0.1
 	done
 }
