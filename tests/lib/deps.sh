@@ -13,7 +13,7 @@
 set -eu
 
 PACKAGES=${PGKG_DEPS:-"gcc gcc-multilib clang libclang-rt-14-dev valgrind make libc6-dev libseccomp-dev libpq-dev postgresql
-  busybox-static psmisc procps python3 perl util-linux passwd"}
+  busybox-static psmisc procps python3 perl util-linux passwd postgresql-plperl-15"}
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
