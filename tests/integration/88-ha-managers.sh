@@ -173,6 +173,7 @@ SLEEPER=$!
 register_pid "$SLEEPER"
 for _ in $(seq 50); do [ "$(cgroup_of "$SLEEPER")" = "${CG#"$CGPARENT"}" ] && break; sleep 0.05; done
 SLEEPER=$(pgrep -P "$SLEEPER" sleep || echo "$SLEEPER")
+register_pid "$SLEEPER"
 run_capture "$G_HELPER" explain --caller "$SLEEPER" -s KILL "$PM"
 t_like "$OUT_TEXT" "in the postmaster's service cgroup; from=manager matches" "explain --caller: a process of the cgroup is a manager"
 t_like "$OUT_TEXT" "KILL  -> allow" "explain --caller: ... KILL to the postmaster allowed for it"
