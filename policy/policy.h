@@ -66,7 +66,7 @@ struct pgkg_rule {
 	uint32_t timeout_ms;	/* wait for the exit; default PGKG_DEFAULT_TIMEOUT_MS */
 	bool fallback_signal;	/* fallback=signal: send the raw signal if the rewrite fails */
 	pgkg_str users;		/* user=alice,@dba,1001 (comma list) or 0 */
-	pgkg_str programs;	/* program=pg_ctl,pid1 (caller comm; pid1 = PID 1) or 0 */
+	pgkg_str programs;	/* program=pg_ctl,/full/path,pid1 (caller exe; pid1 = PID 1) or 0 */
 	pgkg_str message;	/* message="..." added to the explanation, or 0 */
 	pgkg_str conninfo;	/* conninfo="service=x" used for the rewrite, or 0 */
 	pgkg_str from;		/* from=manager,parent,nsinit,cgroup,cgroup:GLOB or 0 */
