@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """tests/tools/aux-table.py OUTPUT... - the Markdown table of docs/AUX-SIGNALS.md
-from the output of tests/tools/measure-aux.sh, one file per version:
+from the output of tests/tools/measure-aux.sh (one or more files per version;
+a later file's result replaces an earlier one's):
 one row per auxiliary kind and signal, one column per major version."""
 import sys
 
@@ -19,7 +20,10 @@ for path in sys.argv[1:]:
             if major not in versions:
                 versions.append(major)
             out = out.replace(" (state while stopped: T)", "")
-            cells[(kind, sig, major)] = "" if out == "absent" else out
+            if out != "absent":  # a later file (a re-measurement) wins, absence never does
+                cells[(kind, sig, major)] = out
+            else:
+                cells.setdefault((kind, sig, major), "")
 versions.sort(key=int)
 print("| kind | signal | " + " | ".join(versions) + " |")
 print("|---|---|" + "---|" * len(versions))
