@@ -147,6 +147,39 @@ static void test_decide(void)
 	       "from=cgroup:/GLOB: another cgroup does not match");
 }
 
+/* force-kill and ptrace rules honour from= as signal rules do (a scope rule
+ * with from= never matches a caller without that relation). */
+static void test_scope(void)
+{
+	struct pgkg_caller_rel none = {"/usr/bin/gdb", "/user.slice/user-0.slice/session-3.scope", 0};
+	struct pgkg_caller_rel svc = {"/usr/bin/python3.11", "/system.slice/patroni.service",
+				      PGKG_REL_CGROUP};
+	static struct pgkg_target t;
+	struct pgkg_decision d;
+	struct pgkg_caller c;
+
+	is_int(parse("ptrace any allow from=manager\n"
+		     "ptrace any block\n"
+		     "force-kill client-backend allow from=cgroup\n"), 0,
+	       "ptrace and force-kill rules with from= parse");
+	memset(&t, 0, sizeof(t));
+	t.pid = 4242;
+	t.kind = PGKG_KIND_CLIENT_BACKEND;
+	c = who(700, "gdb", &none);
+	pgkg_decide_scope(&P, &c, &t, PGKG_SCOPE_PTRACE, &d);
+	is_int(d.action, PGKG_BLOCK, "ptrace from a login session: from=manager does not match");
+	pgkg_decide_scope(&P, &c, &t, PGKG_SCOPE_FORCE_KILL, &d);
+	is_int(d.action, PGKG_BLOCK, "force-kill from a login session: from=cgroup does not match");
+	c = who(700, "gdb", NULL);
+	pgkg_decide_scope(&P, &c, &t, PGKG_SCOPE_PTRACE, &d);
+	is_int(d.action, PGKG_BLOCK, "ptrace without relation facts: from= never matches");
+	c = who(700, "python3", &svc);
+	pgkg_decide_scope(&P, &c, &t, PGKG_SCOPE_PTRACE, &d);
+	is_int(d.action, PGKG_ALLOW, "ptrace from the service cgroup: from=manager matches");
+	pgkg_decide_scope(&P, &c, &t, PGKG_SCOPE_FORCE_KILL, &d);
+	is_int(d.action, PGKG_ALLOW, "force-kill from the service cgroup: from=cgroup matches");
+}
+
 static void test_cgroup_kinds(void)
 {
 	ok(!pgkg_cgroup_is_service("/"), "the root cgroup is not a service cgroup");
@@ -282,6 +315,7 @@ int main(void)
 {
 	test_grammar();
 	test_decide();
+	test_scope();
 	test_cgroup_kinds();
 	test_procfs();
 	return done_testing();
