@@ -1141,3 +1141,18 @@ int pgkg_read_caller_relation(const char *procroot, pid_t caller, const struct p
 		out->rel |= PGKG_REL_CGROUP;
 	return 0;
 }
+
+int pgkg_read_caller_relation_orphan(const char *procroot, pid_t caller, pid_t orphan,
+				     struct pgkg_caller_rel *out)
+{
+	struct pgkg_procstat st;
+
+	out->rel = 0;
+	if (orphan <= 0 || read_stat_only(procroot, orphan, &st) < 0)
+		return -ESRCH;
+	if (is_ns_init(procroot, caller, orphan))
+		out->rel |= PGKG_REL_NSINIT;
+	if (same_service_cgroup(procroot, orphan, out->cgroup))
+		out->rel |= PGKG_REL_CGROUP;
+	return 0;
+}

@@ -208,6 +208,16 @@ struct pgkg_caller_rel {
  */
 int pgkg_read_caller_relation(const char *procroot, pid_t caller, const struct pgkg_cluster *cl,
 			      struct pgkg_caller_rel *out);
+/*
+ * For an orphan (its postmaster is gone, so pgkg_read_caller_relation found
+ * no relation): the relation to the orphan itself, after that call filled
+ * out->exe and out->cgroup.  PID 1 of the orphan's pid namespace, or a
+ * process of the orphan's service/container cgroup (the one its postmaster
+ * ran in: a manager's SIGKILL sweep after it killed the postmaster); never
+ * "parent" (an orphan's parent is whoever reaps it).  0 or -ESRCH.
+ */
+int pgkg_read_caller_relation_orphan(const char *procroot, pid_t caller, pid_t orphan,
+				     struct pgkg_caller_rel *out);
 /* Is this cgroup2 path one whose members may be trusted as the service's own? */
 bool pgkg_cgroup_is_service(const char *path);
 /* Simple glob: '*' any run of bytes (also '/'), '?' one byte; no classes. */

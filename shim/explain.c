@@ -118,6 +118,8 @@ static const struct pgkg_caller *caller_for(const struct explain_opts *o,
 	c.rel = NULL;
 	if (o->relation) {
 		pgkg_read_caller_relation(procroot, c.pid, &t->cluster, &relation);
+		if (t->kind == PGKG_KIND_ORPHAN)
+			pgkg_read_caller_relation_orphan(procroot, c.pid, t->pid, &relation);
 		c.rel = &relation;
 	}
 	return &c;
@@ -136,7 +138,8 @@ static void print_relation(const struct explain_opts *o, const struct pgkg_targe
 	if (relation.rel & PGKG_REL_NSINIT)
 		printf(" PID 1 of the postmaster's pid namespace;");
 	if (relation.rel & PGKG_REL_CGROUP)
-		printf(" in the postmaster's service cgroup;");
+		printf(t->kind == PGKG_KIND_ORPHAN ? " in the orphan's service cgroup;"
+						   : " in the postmaster's service cgroup;");
 	printf(relation.rel ? " from=manager matches\n"
 			    : " not a manager of this cluster (from= rules do not match)\n");
 }

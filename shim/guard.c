@@ -295,10 +295,13 @@ static bool proc_shows_caller(const struct pgkg_guard *g)
 
 void pgkg_guard_relation(struct pgkg_guard *g)
 {
-	if (proc_shows_caller(g))
+	if (proc_shows_caller(g)) {
 		pgkg_read_caller_relation(g->procroot, g->caller.pid, &g->ws->target.cluster,
 					  &g->ws->rel);
-	else
+		if (g->ws->target.kind == PGKG_KIND_ORPHAN)
+			pgkg_read_caller_relation_orphan(g->procroot, g->caller.pid,
+							 g->ws->target.pid, &g->ws->rel);
+	} else
 		memset(&g->ws->rel, 0, sizeof(g->ws->rel));	/* no facts: no trust */
 	g->caller.rel = &g->ws->rel;
 }

@@ -298,6 +298,29 @@ static void test_procfs(void)
 	pgkg_read_caller_relation(root, 300, &cl, &r);
 	is_int(r.rel, 0, "both in the root cgroup: no relation (the root cgroup is the whole host)");
 
+	/* Orphans of a dead postmaster (500 is gone): the relation to the orphan itself. */
+	proc(501, 1, 501, "pid:[1]", "/svc/patroni.service", "/usr/lib/postgresql/15/bin/postgres");
+	proc(502, 1, 502, "pid:[1]", "/", "/usr/lib/postgresql/15/bin/postgres");
+	cl.postmaster = 500;
+	cl.pm_starttime = 1500;
+	is_int(pgkg_read_caller_relation(root, 91, &cl, &r), -ESRCH,
+	       "an orphan's postmaster is gone: no relation through it");
+	is_int(r.rel, 0, "... and no relation bits");
+	is_int(pgkg_read_caller_relation_orphan(root, 91, 501, &r), 0, "relation to an orphan: read");
+	is_int(r.rel, PGKG_REL_CGROUP, "a process of the orphan's service cgroup (Patroni's KILL sweep)");
+	pgkg_read_caller_relation(root, 92, &cl, &r);
+	pgkg_read_caller_relation_orphan(root, 92, 501, &r);
+	is_int(r.rel, 0, "a login session: no relation to the orphan");
+	pgkg_read_caller_relation(root, 300, &cl, &r);
+	pgkg_read_caller_relation_orphan(root, 300, 502, &r);
+	is_int(r.rel, 0, "an orphan in the root cgroup: no relation (the whole host)");
+	pgkg_read_caller_relation(root, 1, &cl, &r);
+	pgkg_read_caller_relation_orphan(root, 1, 502, &r);
+	is_int(r.rel, PGKG_REL_NSINIT, "PID 1 of the orphan's pid namespace");
+	pgkg_read_caller_relation(root, 91, &cl, &r);
+	is_int(pgkg_read_caller_relation_orphan(root, 91, 599, &r), -ESRCH, "an orphan that is gone");
+	is_int(r.rel, 0, "... no relation bits");
+
 	cl.pm_starttime = 999;
 	is_int(pgkg_read_caller_relation(root, 1, &cl, &r), -ESRCH,
 	       "a postmaster pid now used by another process: no relation");
