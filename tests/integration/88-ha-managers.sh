@@ -212,6 +212,20 @@ run_capture cg_guarded "$CG" python3 "$MGR" patroni-stop "$D/data" smart 20
 t_like "$OUT_TEXT" "stopped by SIGTERM" "patroni: smart stop (TERM) after a recovery start"
 t_is "$(grep -c 'reinitializing' "$D/server.log" || true)" 0 "patroni: never a crash-restart in its log"
 
+# The same KILL sweep once the killed postmaster has been reaped: its children
+# are orphans by the time Patroni kills them (kind orphan, whose default turns
+# KILL into a direct SIGTERM).  Patroni is in their service cgroup: trusted.
+patroni_start "$D"
+PM=$(cluster_pm_pid "$D")
+STUCK=$(stuck_backend "$D" plperl_loop)
+t_ok "patroni, reaped first: a backend is stuck in PL/Perl" test -n "$STUCK"
+run_capture cg_guarded "$CG" PGKG_MGR_REAPED_FIRST=1 python3 "$MGR" patroni-stop "$D/data" fast 3
+t_is "$RC" 0 "patroni, reaped first: every call succeeded"
+t_like "$OUT_TEXT" "postmaster reaped" "patroni, reaped first: the postmaster was reaped before the children's KILL"
+t_like "$OUT_TEXT" "call SIGKILL $STUCK ok" "patroni, reaped first: SIGKILL to the orphaned stuck backend"
+t_like "$OUT_TEXT" "children: all gone" "patroni, reaped first: every orphan is gone"
+t_is "$(guard_lines)" 0 "patroni, reaped first: the guard said nothing to Patroni"
+
 # ======================================================= pg_auto_failover
 D2=$(cluster_new_dir autoctl)
 cluster_create "$D2" >/dev/null

@@ -159,6 +159,13 @@ def patroni_stop(datadir, mode, timeout):
     kill(pid, signal.SIGSTOP)
     kids = children(pid)
     kill(pid, signal.SIGKILL)
+    if os.environ.get("PGKG_MGR_REAPED_FIRST"):
+        # the postmaster reaped before the children's KILL: they are orphans by then
+        end = time.time() + 10
+        while os.path.exists("/proc/%d" % pid) and time.time() < end:
+            time.sleep(0.05)
+        print("postmaster %s" % ("reaped" if not os.path.exists("/proc/%d" % pid) else "NOT reaped"),
+              flush=True)
     for c in kids:
         if running(c):
             kill(c, signal.SIGKILL)
