@@ -60,16 +60,53 @@ static bool user_item_matches(const struct pgkg_caller *c, const char *s, size_t
 	return group ? in_groups(c, id) : c->uid == id;
 }
 
-/* COMM, or pid1 for PID 1 whatever its name. */
+/* The base name of the caller's executable (what comm starts as, but which
+ * prctl(PR_SET_NAME) cannot change), or its full path for an item starting
+ * with '/' (glob); pid1 for PID 1 whatever its name.  Without relation facts
+ * (unit tests, `explain -p NAME`) the item is compared with comm. */
 static bool program_item_matches(const struct pgkg_caller *c, const char *s, size_t n)
 {
-	size_t len = 0;
+	const char *name = c->comm, *slash;
+	size_t len = 0, cap = sizeof(c->comm);
 
 	if (n == 4 && memcmp(s, "pid1", 4) == 0)
 		return c->pid == 1;
-	while (len < sizeof(c->comm) && c->comm[len])
+	if (c->rel) {
+		if (!c->rel->exe[0])
+			return false;
+		if (s[0] == '/')
+			return pgkg_glob_match(s, n, c->rel->exe);
+		slash = strrchr(c->rel->exe, '/');
+		name = slash ? slash + 1 : c->rel->exe;
+		cap = sizeof(c->rel->exe);
+	}
+	while (len < cap && name[len])
 		len++;
-	return len == n && memcmp(c->comm, s, n) == 0;
+	return len == n && memcmp(name, s, n) == 0;
+}
+
+/* manager (any of the three), parent, nsinit, cgroup, cgroup:GLOB. */
+static bool from_item_matches(const struct pgkg_caller *c, const char *s, size_t n)
+{
+	static const struct {
+		const char *word;
+		unsigned rel;
+	} rels[] = {
+		{"manager", PGKG_REL_PARENT | PGKG_REL_NSINIT | PGKG_REL_CGROUP},
+		{"parent", PGKG_REL_PARENT},
+		{"nsinit", PGKG_REL_NSINIT},
+		{"cgroup", PGKG_REL_CGROUP},
+	};
+
+	if (!c->rel)
+		return false;
+	if (n > 7 && memcmp(s, "cgroup:", 7) == 0)
+		return c->rel->cgroup[0] && pgkg_glob_match(s + 7, n - 7, c->rel->cgroup);
+	for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++) {
+		if (strlen(rels[i].word) == n && memcmp(rels[i].word, s, n) == 0)
+			return (c->rel->rel & rels[i].rel) != 0;
+	}
+	return false;
 }
 
 typedef bool (*item_fn)(const struct pgkg_caller *, const char *, size_t);
@@ -98,6 +135,7 @@ static bool rule_matches(const struct pgkg_policy *p, const struct pgkg_rule *r,
 {
 	return r->scope == PGKG_SCOPE_SIGNAL && (r->signals & PGKG_SIGBIT(sig)) && (r->kinds & PGKG_KIND_BIT(kind)) &&
 	       list_matches(p, r->programs, program_item_matches, c) &&
+	       list_matches(p, r->from, from_item_matches, c) &&
 	       list_matches(p, r->users, user_item_matches, c);
 }
 
@@ -158,6 +196,7 @@ void pgkg_decide_scope(const struct pgkg_policy *p, const struct pgkg_caller *ca
 		const struct pgkg_rule *r = &p->rules[i];
 		if (r->scope != scope || !(r->kinds & PGKG_KIND_BIT(kind)) ||
 		    !list_matches(p, r->programs, program_item_matches, caller) ||
+		    !list_matches(p, r->from, from_item_matches, caller) ||
 		    !list_matches(p, r->users, user_item_matches, caller))
 			continue;
 		out->rule = r;

@@ -131,7 +131,7 @@ static void opt_program(struct parse *c, const struct src *s, const struct word 
 	while (next_item(v, &pos, &it)) {
 		if (it.n == 0)
 			pol_err(c, s, "empty item in the program list");
-		else if (it.n > COMM_MAX)
+		else if (it.n > COMM_MAX && it.s[0] != '/')
 			pol_errw(c, s, "program name ", &it,
 				 " is longer than 15 bytes (the kernel cuts command names at 15)");
 	}
@@ -207,6 +207,37 @@ static int opt_index(const struct word *key)
 	return -1;
 }
 
+/* from=manager,parent,nsinit,cgroup,cgroup:GLOB: who the caller is to the
+ * target's cluster (see pgkg_read_caller_relation). */
+#define SEEN_FROM (1u << 31)
+static void opt_from(struct parse *c, const struct src *s, const struct word *v,
+		     struct pgkg_rule *r, unsigned *seen)
+{
+	static const char *const words[] = {"manager", "parent", "nsinit", "cgroup", NULL};
+	struct word it;
+	size_t pos = 0;
+	int errors = c->errors;
+
+	if (*seen & SEEN_FROM)
+		pol_err(c, s, "duplicate option \"from\"");
+	*seen |= SEEN_FROM;
+	if (v->n == 0) {
+		pol_err(c, s, "empty value for option \"from\"");
+		return;
+	}
+	while (next_item(v, &pos, &it)) {
+		bool ok = it.n > 7 && memcmp(it.s, "cgroup:", 7) == 0 &&
+			  (it.s[7] == '/' || it.s[7] == '*');
+		for (int i = 0; !ok && words[i]; i++)
+			ok = word_is(&it, words[i]);
+		if (!ok)
+			pol_errw(c, s, "bad from item ", &it,
+				 " (manager, parent, nsinit, cgroup or cgroup:/PATTERN)");
+	}
+	if (c->errors == errors)
+		r->from = pol_pool_add(c, s, v->s, v->n);
+}
+
 void pol_parse_option(struct parse *c, const struct src *s, const struct word *w,
 		      struct pgkg_rule *r, unsigned *seen)
 {
@@ -220,6 +251,10 @@ void pol_parse_option(struct parse *c, const struct src *s, const struct word *w
 	}
 	key = (struct word){w->s, (size_t)(eq - w->s)};
 	val = (struct word){(char *)eq + 1, w->n - key.n - 1};
+	if (word_is(&key, "from")) {
+		opt_from(c, s, &val, r, seen);
+		return;
+	}
 	k = opt_index(&key);
 	if (k < 0)
 		pol_errw(c, s, "unknown option ", &key,

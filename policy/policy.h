@@ -84,9 +84,10 @@ struct pgkg_rule {
 	bool fallback_signal;	/* fallback=signal: send the raw signal if the rewrite fails */
 	enum pgkg_route route;	/* route=auto|sql|signal */
 	pgkg_str users;		/* user=alice,@dba,1001 (comma list) or 0 */
-	pgkg_str programs;	/* program=pg_ctl,pid1 (caller comm; pid1 = PID 1) or 0 */
+	pgkg_str programs;	/* program=pg_ctl,/full/path,pid1 (caller exe; pid1 = PID 1) or 0 */
 	pgkg_str message;	/* message="..." added to the explanation, or 0 */
 	pgkg_str conninfo;	/* conninfo="service=x" used for the rewrite, or 0 */
+	pgkg_str from;		/* from=manager,parent,nsinit,cgroup,cgroup:GLOB or 0 */
 	pgkg_str file;		/* where the rule was written */
 	int line;
 };
@@ -151,6 +152,10 @@ struct pgkg_caller {
 	int ngroups;
 	gid_t groups[64];
 	char comm[16];
+	/* Facts the caller cannot set itself (exe, cgroup, relation to the
+	 * target's postmaster), read by the guard for cluster targets only.
+	 * NULL (unit tests, `explain -p`): program= compares comm, from= never matches. */
+	const struct pgkg_caller_rel *rel;
 };
 
 struct pgkg_decision {

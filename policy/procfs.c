@@ -1042,3 +1042,166 @@ int pgkg_count_sessions(const char *procroot, pid_t postmaster, pid_t except)
 	close(fd);
 	return count;
 }
+
+/* ---- the caller's relation to a cluster ---- */
+
+/* The path of the "0::PATH" line of <procroot>/PID/cgroup (cgroup2). */
+static NOINLINE int read_cgroup2(const char *procroot, pid_t pid, char *out, size_t cap)
+{
+	char path[PGKG_PATH_MAX], buf[4096];	/* a cgroup file: one line on cgroup2 */
+	const char *p = buf, *l;
+	size_t n;
+	ssize_t len;
+
+	out[0] = '\0';
+	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "cgroup"))
+		return -ENAMETOOLONG;
+	len = pgkg_read_file(path, buf, sizeof(buf));
+	if (len < 0)
+		return gone_or(len);
+	while (next_line(&p, buf + len, &l, &n)) {
+		if (n >= 4 && memcmp(l, "0::", 3) == 0) {
+			if (n - 3 >= cap)
+				return -ENAMETOOLONG;
+			copy_n(out, cap, l + 3, n - 3);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+bool pgkg_glob_match(const char *pat, size_t pn, const char *s)
+{
+	size_t pi = 0, star = (size_t)-1;
+	const char *mark = NULL;
+
+	while (*s) {
+		if (pi < pn && (pat[pi] == '?' || pat[pi] == *s)) {
+			pi++;
+			s++;
+		} else if (pi < pn && pat[pi] == '*') {
+			star = pi++;
+			mark = s;
+		} else if (star != (size_t)-1) {
+			pi = star + 1;
+			s = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (pi < pn && pat[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+static bool component_is_login(const char *c, size_t n)
+{
+	static const char *const login[] = {"user-*.slice", "user@*.service", "session-*.scope",
+					    "user.slice", NULL};
+	char one[256];
+
+	if (n >= sizeof(one))
+		return false;
+	memcpy(one, c, n);
+	one[n] = '\0';
+	for (size_t i = 0; login[i]; i++) {
+		if (pgkg_glob_match(login[i], strlen(login[i]), one))
+			return true;
+	}
+	return false;
+}
+
+bool pgkg_cgroup_is_service(const char *path)
+{
+	const char *c = path;
+
+	if (path[0] != '/' || path[1] == '\0')
+		return false;	/* unknown, or the root cgroup: every process of the host */
+	while (*c) {
+		const char *e;
+		while (*c == '/')
+			c++;
+		e = c;
+		while (*e && *e != '/')
+			e++;
+		if (e > c && component_is_login(c, (size_t)(e - c)))
+			return false;
+		c = e;
+	}
+	return true;
+}
+
+/* The inode in "pid:[4026531836]" of <procroot>/PID/ns/pid. */
+static NOINLINE int read_pidns(const char *procroot, pid_t pid, char *out, size_t cap)
+{
+	char path[PGKG_PATH_MAX];
+	ssize_t n;
+
+	if (pgkg_proc_path(path, sizeof(path), procroot, pid, "ns/pid"))
+		return -ENAMETOOLONG;
+	n = pgkg_readlink(path, out, cap);
+	return n < 0 ? (int)n : 0;
+}
+
+/* Is caller PID 1 of the pid namespace the postmaster lives in? */
+static NOINLINE bool is_ns_init(const char *procroot, pid_t caller, pid_t pm)
+{
+	char a[64], b[64];
+	long long inner = 0;
+
+	if (read_nspid(procroot, caller, &inner) < 0 || inner != 1)
+		return false;
+	return read_pidns(procroot, caller, a, sizeof(a)) == 0 &&
+	       read_pidns(procroot, pm, b, sizeof(b)) == 0 && pgkg_streq(a, b);
+}
+
+static NOINLINE bool same_service_cgroup(const char *procroot, pid_t pm, const char *mine)
+{
+	char pmcg[512];
+
+	if (!pgkg_cgroup_is_service(mine) ||
+	    read_cgroup2(procroot, pm, pmcg, sizeof(pmcg)) < 0)
+		return false;
+	return pgkg_streq(mine, pmcg);
+}
+
+int pgkg_read_caller_relation(const char *procroot, pid_t caller, const struct pgkg_cluster *cl,
+			      struct pgkg_caller_rel *out)
+{
+	char path[PGKG_PATH_MAX];
+	struct pgkg_procstat pm;
+
+	out->exe[0] = '\0';
+	out->cgroup[0] = '\0';
+	out->rel = 0;
+	if (pgkg_proc_path(path, sizeof(path), procroot, caller, "exe") == 0 &&
+	    pgkg_readlink(path, out->exe, sizeof(out->exe)) < 0)
+		out->exe[0] = '\0';
+	if (read_cgroup2(procroot, caller, out->cgroup, sizeof(out->cgroup)) < 0)
+		out->cgroup[0] = '\0';
+	if (!cl || cl->postmaster <= 0 || read_stat_only(procroot, cl->postmaster, &pm) < 0 ||
+	    (cl->pm_starttime && pm.starttime != cl->pm_starttime))
+		return -ESRCH;	/* the postmaster is gone or another process: no relation */
+	if (pm.ppid == caller && caller > 0)
+		out->rel |= PGKG_REL_PARENT;
+	if (is_ns_init(procroot, caller, cl->postmaster))
+		out->rel |= PGKG_REL_NSINIT;
+	if (same_service_cgroup(procroot, cl->postmaster, out->cgroup))
+		out->rel |= PGKG_REL_CGROUP;
+	return 0;
+}
+
+int pgkg_read_caller_relation_orphan(const char *procroot, pid_t caller, pid_t orphan,
+				     struct pgkg_caller_rel *out)
+{
+	struct pgkg_procstat st;
+
+	out->rel = 0;
+	if (orphan <= 0 || read_stat_only(procroot, orphan, &st) < 0)
+		return -ESRCH;
+	if (is_ns_init(procroot, caller, orphan))
+		out->rel |= PGKG_REL_NSINIT;
+	if (same_service_cgroup(procroot, orphan, out->cgroup))
+		out->rel |= PGKG_REL_CGROUP;
+	return 0;
+}

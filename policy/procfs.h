@@ -185,4 +185,42 @@ ssize_t pgkg_read_wchan(const char *procroot, pid_t pid, char *buf, size_t cap);
  * not counting pid `except`: what a crash-restart drops.  -errno on failure. */
 int pgkg_count_sessions(const char *procroot, pid_t postmaster, pid_t except);
 
+/* ---- who the caller is to a cluster (slow path only) ---- */
+
+#define PGKG_REL_PARENT 1u	/* the caller is the postmaster's parent */
+#define PGKG_REL_NSINIT 2u	/* PID 1 of the postmaster's pid namespace */
+#define PGKG_REL_CGROUP 4u	/* in the postmaster's service/container cgroup */
+
+struct pgkg_caller_rel {
+	char exe[PGKG_PATH_MAX];	/* readlink <procroot>/PID/exe; "" unknown */
+	char cgroup[512];	/* cgroup2 path ("0::" line); "" unknown */
+	unsigned rel;		/* PGKG_REL_* toward the cluster's postmaster */
+};
+
+/*
+ * Facts about caller that cannot be set by the caller itself: its exe, its
+ * cgroup2 path, and its relation to the postmaster of cl (parent, PID 1 of
+ * the same pid namespace, same cgroup when that cgroup is a service or
+ * container cgroup: not "/", no user-*.slice, user@*.service, user.slice or
+ * session-*.scope component).  Whatever cannot be read stays unknown (no
+ * trust).  Async-signal-safe; a few /proc reads: call it only for a target
+ * already classified as a cluster process.  Returns 0 or -errno.
+ */
+int pgkg_read_caller_relation(const char *procroot, pid_t caller, const struct pgkg_cluster *cl,
+			      struct pgkg_caller_rel *out);
+/*
+ * For an orphan (its postmaster is gone, so pgkg_read_caller_relation found
+ * no relation): the relation to the orphan itself, after that call filled
+ * out->exe and out->cgroup.  PID 1 of the orphan's pid namespace, or a
+ * process of the orphan's service/container cgroup (the one its postmaster
+ * ran in: a manager's SIGKILL sweep after it killed the postmaster); never
+ * "parent" (an orphan's parent is whoever reaps it).  0 or -ESRCH.
+ */
+int pgkg_read_caller_relation_orphan(const char *procroot, pid_t caller, pid_t orphan,
+				     struct pgkg_caller_rel *out);
+/* Is this cgroup2 path one whose members may be trusted as the service's own? */
+bool pgkg_cgroup_is_service(const char *path);
+/* Simple glob: '*' any run of bytes (also '/'), '?' one byte; no classes. */
+bool pgkg_glob_match(const char *pat, size_t pn, const char *s);
+
 #endif

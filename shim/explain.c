@@ -33,6 +33,7 @@ struct explain_opts {
 	bool json;
 	long long width;	/* of the table: -1 the terminal's, 0 no limit */
 	struct pgkg_caller caller;
+	bool relation;		/* read the caller's exe, cgroup and relation per target */
 };
 
 /* s escaped for the terminal (pgkg_buf_put_printable); four may be in use at once. */
@@ -47,6 +48,8 @@ static const char *esc(const char *s)
 	pgkg_buf_put_printable(&b, s);
 	return out;
 }
+
+static struct pgkg_caller_rel relation;
 
 static void print_error(void *ctx, const char *file, int line, const char *msg)
 {
@@ -80,6 +83,67 @@ static void fill_caller(struct pgkg_caller *c, const char *program)
 		snprintf(c->comm, sizeof(c->comm), "?");
 }
 
+/* --caller PID: that process's real uid, gid, groups (its status file, through
+ * the one parser) and comm. */
+static void read_caller(struct pgkg_caller *c, const char *arg)
+{
+	struct pgkg_creds cr;
+	long long pid;
+	int r;
+
+	if (pgkg_parse_ll(arg, strlen(arg), 1, INT32_MAX, &pid) < 0)
+		die("--caller %s: not a process id", arg);
+	memset(c, 0, sizeof(*c));
+	c->pid = (pid_t)pid;
+	r = pgkg_read_creds(procroot, c->pid, &cr);
+	if (r < 0) {
+		errno = -r;
+		die_errno("--caller %lld", pid);
+	}
+	c->uid = cr.uid[0];
+	c->gid = cr.gid[0];
+	for (int i = 0; i < cr.ngroups && c->ngroups < (int)(sizeof(c->groups) / sizeof(c->groups[0])); i++)
+		c->groups[c->ngroups++] = cr.groups[i];
+	if (pgkg_read_comm(procroot, c->pid, c->comm) < 0)
+		snprintf(c->comm, sizeof(c->comm), "?");
+}
+
+/* The caller as the guard sees it for target t (relation facts included). */
+static const struct pgkg_caller *caller_for(const struct explain_opts *o,
+					    const struct pgkg_target *t)
+{
+	static struct pgkg_caller c;
+
+	c = o->caller;
+	c.rel = NULL;
+	if (o->relation) {
+		pgkg_read_caller_relation(procroot, c.pid, &t->cluster, &relation);
+		if (t->kind == PGKG_KIND_ORPHAN)
+			pgkg_read_caller_relation_orphan(procroot, c.pid, t->pid, &relation);
+		c.rel = &relation;
+	}
+	return &c;
+}
+
+static void print_relation(const struct explain_opts *o, const struct pgkg_target *t)
+{
+	const struct pgkg_caller *c = caller_for(o, t);
+
+	if (!c->rel)
+		return;
+	printf("  caller %d (exe %s, cgroup %s):", (int)c->pid, relation.exe[0] ? esc(relation.exe) : "?",
+	       relation.cgroup[0] ? esc(relation.cgroup) : "?");
+	if (relation.rel & PGKG_REL_PARENT)
+		printf(" the postmaster's parent;");
+	if (relation.rel & PGKG_REL_NSINIT)
+		printf(" PID 1 of the postmaster's pid namespace;");
+	if (relation.rel & PGKG_REL_CGROUP)
+		printf(t->kind == PGKG_KIND_ORPHAN ? " in the orphan's service cgroup;"
+						   : " in the postmaster's service cgroup;");
+	printf(relation.rel ? " from=manager matches\n"
+			    : " not a manager of this cluster (from= rules do not match)\n");
+}
+
 /* Escaped, at most cap - 1 bytes, never cut inside an escape or a character. */
 static const char *describe(const struct pgkg_target *t, size_t cap)
 {
@@ -98,7 +162,7 @@ static void print_decision(const struct explain_opts *o, const struct pgkg_targe
 	const char *name = pgkg_signal_name(sig, scratch, sizeof(scratch));
 	struct pgkg_decision d;
 
-	pgkg_decide(&policy, &o->caller, t, sig, &d);
+	pgkg_decide(&policy, caller_for(o, t), t, sig, &d);
 	printf(verbose ? "  %-5s -> %s" : " %s:%s", name ? name : "?", pgkg_action_name(d.action));
 	if (!verbose)
 		return;
@@ -126,7 +190,7 @@ static void print_scope(const struct explain_opts *o, const struct pgkg_target *
 {
 	struct pgkg_decision d;
 
-	pgkg_decide_scope(&policy, &o->caller, t, scope, &d);
+	pgkg_decide_scope(&policy, caller_for(o, t), t, scope, &d);
 	printf("  %s -> %s", what, pgkg_action_name(d.action));
 	if (d.policy_broken)
 		printf("  [policy broken]\n");
@@ -189,6 +253,7 @@ static int explain_pid(const struct explain_opts *o, const char *arg)
 		print_dead_cluster(&target.cluster);
 	else
 		print_cluster(&target.cluster);
+	print_relation(o, &target);
 	if (o->sig) {
 		print_decision(o, &target, o->sig, true);
 		return 0;
@@ -292,7 +357,7 @@ static void json_decisions(const struct explain_opts *o, const struct pgkg_targe
 		const char *name = pgkg_signal_name(sig, scratch, sizeof(scratch));
 		struct pgkg_decision d;
 
-		pgkg_decide(&policy, &o->caller, t, sig, &d);
+		pgkg_decide(&policy, caller_for(o, t), t, sig, &d);
 		snprintf(num, sizeof(num), "%d", sig);
 		fputs(i ? ", " : "", stdout);
 		json_str(name ? name : num);
@@ -581,7 +646,7 @@ static void table_process(void *ctx, const struct pgkg_target *t)
 			r->desc[dl - sl] = '\0';
 	}
 	for (size_t i = 0; i < (tb->o->sig ? 1 : NOVERVIEW); i++) {
-		pgkg_decide(&policy, &tb->o->caller, t, tb->o->sig ? tb->o->sig : overview_signals[i], &d);
+		pgkg_decide(&policy, caller_for(tb->o, t), t, tb->o->sig ? tb->o->sig : overview_signals[i], &d);
 		r->act[i] = d.action;
 	}
 }
@@ -843,31 +908,39 @@ int pgkg_cmd_explain(int argc, char **argv)
 		{"program", required_argument, NULL, 'p'},
 		{"json", no_argument, NULL, 'j'},
 		{"width", required_argument, NULL, 'w'},
+		{"caller", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
 	struct explain_opts o = {0};
-	const char *program = NULL;
+	const char *program = NULL, *caller = NULL;
 	int c, rc = 0;
 
 	o.width = -1;
-	while ((c = getopt_long(argc, argv, "+s:p:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:p:w:c:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.sig = parse_signal(optarg); break;
 		case 'P': o.policy_path = optarg; break;
 		case 'p': program = optarg; break;
 		case 'j': o.json = true; break;
+		case 'c': caller = optarg; break;
 		case 'w':
 			if (pgkg_parse_ll(optarg, strlen(optarg), 0, 100000, &o.width) < 0)
 				die("-w %s: not a width (0 to 100000 columns; 0: no limit)", optarg);
 			break;
 		default:
-			die("usage: pgkillguard explain [-s SIG] [--policy FILE] [-p PROGRAM] [--json] "
+			die("usage: pgkillguard explain [-s SIG] [--policy FILE] [-p PROGRAM | --caller PID] [--json] "
 			    "[-w COLUMNS] [PID...]");
 		}
 	}
+	if (program && caller)
+		die("-p PROGRAM (a pretended comm) and --caller PID (a real process) exclude each other");
 	if (!o.policy_path && getenv("PGKILLGUARD_POLICY") && *getenv("PGKILLGUARD_POLICY"))
 		o.policy_path = getenv("PGKILLGUARD_POLICY");
-	fill_caller(&o.caller, program);
+	if (caller)
+		read_caller(&o.caller, caller);
+	else
+		fill_caller(&o.caller, program);
+	o.relation = !program;
 	pgkg_policy_load_named(&policy, o.policy_path, getuid(), print_error, NULL);
 	if (o.json && optind == argc)
 		return explain_json(&o);
@@ -888,7 +961,8 @@ int pgkg_cmd_explain(int argc, char **argv)
 	}
 	printf("policy: %s%s%s\n", esc(policy.path), policy.mode == PGKG_MODE_REPORT ? " (report mode)" : "",
 	       policy.broken ? " (BROKEN: fatal and stop signals to PostgreSQL are blocked)" : "");
-	printf("caller: program %s, uid %u\n", esc(o.caller.comm), (unsigned)o.caller.uid);
+	printf("caller: %s%d, program %s, uid %u\n", caller ? "process " : "your shell ",
+	       (int)o.caller.pid, esc(o.caller.comm), (unsigned)o.caller.uid);
 	if (optind == argc)
 		return explain_table(&o);
 	for (int i = optind; i < argc; i++)

@@ -274,6 +274,38 @@ int pgkg_guard_protected(struct pgkg_guard *g, pid_t pid)
 	return t->kind != PGKG_KIND_NONE && !pgkg_guard_same_cluster(g, &t->st);
 }
 
+/* In the library the caller is this process: its /proc must be the one of
+ * its own pid namespace (unshare -p without a new /proc shows another
+ * process under our pid), or the facts would be someone else's. */
+static bool proc_shows_caller(const struct pgkg_guard *g)
+{
+	char path[PGKG_PATH_MAX], link[32];
+	struct pgkg_buf b;
+	long long v;
+	ssize_t n;
+
+	if (g->caller.pid != getpid())
+		return true;	/* the supervisor reads its own /proc about another process */
+	pgkg_buf_init(&b, path, sizeof(path));
+	pgkg_buf_puts(&b, g->procroot);
+	pgkg_buf_puts(&b, "/self");
+	n = b.truncated ? -1 : pgkg_readlink(path, link, sizeof(link));
+	return n > 0 && pgkg_parse_ll(link, (size_t)n, 1, INT32_MAX, &v) == 0 && v == g->caller.pid;
+}
+
+void pgkg_guard_relation(struct pgkg_guard *g)
+{
+	if (proc_shows_caller(g)) {
+		pgkg_read_caller_relation(g->procroot, g->caller.pid, &g->ws->target.cluster,
+					  &g->ws->rel);
+		if (g->ws->target.kind == PGKG_KIND_ORPHAN)
+			pgkg_read_caller_relation_orphan(g->procroot, g->caller.pid,
+							 g->ws->target.pid, &g->ws->rel);
+	} else
+		memset(&g->ws->rel, 0, sizeof(g->ws->rel));	/* no facts: no trust */
+	g->caller.rel = &g->ws->rel;
+}
+
 enum pgkg_verdict pgkg_guard_one(struct pgkg_guard *g, const struct pgkg_call *c, pid_t pid)
 {
 	struct pgkg_decision d;
@@ -291,6 +323,7 @@ enum pgkg_verdict pgkg_guard_one(struct pgkg_guard *g, const struct pgkg_call *c
 	}
 	if (r == 0)
 		return PGKG_PASS;
+	pgkg_guard_relation(g);
 	pgkg_decide(pgkg_guard_policy(g), &g->caller, &g->ws->target, c->sig, &d);
 	return act(g, c, &g->ws->target, &d);
 }

@@ -73,6 +73,7 @@ struct pgkg_guard_ws {
 	struct pgkg_target target;
 	struct pgkg_rw_req req;
 	struct pgkg_rw_rep rep;
+	struct pgkg_caller_rel rel;	/* the caller's relation to the target's cluster */
 	char line[2048];
 	char audit[1200];
 };

@@ -83,6 +83,7 @@ enum pgkg_verdict pgkg_guard_ptrace(struct pgkg_guard *g, long request, pid_t pi
 		return PGKG_PASS;
 	if (pgkg_guard_protected(g, pid) != 1)
 		return PGKG_PASS;
+	pgkg_guard_relation(g);
 	c.how = pgkg_ptrace_name(request);
 	if (cls == PGKG_PTRACE_ATTACH)
 		return ptrace_attach(g, &c, request, &g->ws->target);

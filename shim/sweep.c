@@ -61,6 +61,7 @@ static void consider(struct pgkg_guard *g, const struct pgkg_call *c, struct swe
 	s->only = pid;
 	if (!pgkg_is_server_name(st.comm) || pgkg_guard_protected(g, pid) != 1)
 		return;
+	pgkg_guard_relation(g);
 	pgkg_decide(pgkg_guard_policy(g), &g->caller, &g->ws->target, c->sig, &d);
 	if (d.action != PGKG_ALLOW)
 		note_hit(&s->reached, pid, &g->ws->target, &d);

@@ -56,6 +56,7 @@ static void check_rule(const struct pgkg_policy *p, const struct pgkg_rule *r)
 	check_str(p, r->programs);
 	check_str(p, r->message);
 	check_str(p, r->conninfo);
+	check_str(p, r->from);
 }
 
 static void check_decisions(const struct pgkg_policy *p)

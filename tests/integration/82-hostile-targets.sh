@@ -49,11 +49,13 @@ same_answer "signal -1 to a backend" kill "${V[0]}" -1
 t_ok "the backend lives" alive "${V[0]}"
 
 # kill(0): the caller's own group.  A group holding a (fake) postmaster is
-# refused whole; a group holding only ordinary processes passes.
+# refused whole; a group holding only ordinary processes passes.  The fake
+# postmaster is started from a subshell, so the caller is not its parent (a
+# postmaster's parent is its manager, and may signal it: issue 10).
 FP=$(mktemp -d "$G_DIR/fake0.XXXXXX")
 chown "$PGKG_TEST_USER" "$FP"
 cat >"$G_DIR/group0.sh" <<EOF
-"$C" fakepm "$FP" "postgres: app db [local] idle" >"$FP/out" &
+( "$C" fakepm "$FP" "postgres: app db [local] idle" >"$FP/out" & )
 for _ in \$(seq 100); do [ -s "$FP/out" ] && break; sleep 0.02; done
 kill -9 0
 echo "survived rc=\$?"

@@ -7,8 +7,12 @@
 # PostgreSQL 13-18), and act on them as the default policy says:
 #   - walsender (a backend): kill -9 is rewritten to pg_terminate_backend;
 #     the standby reconnects, nothing restarts;
-#   - startup, walreceiver (auxiliary): kill -9 and TERM are blocked; a
-#     SIGKILL to the startup process would take the whole standby down.
+#   - startup, walreceiver (auxiliary): kill -9 is blocked, and TERM to the
+#     startup process (it shuts the standby down); a SIGKILL to the startup
+#     process would take the whole standby down;
+#   - TERM to the walreceiver passes (issue 10, repmgr's
+#     disable_wal_receiver; measured in docs/AUX-SIGNALS.md): it exits and
+#     the startup process starts a new one, nothing restarts.
 set -eu
 . "$(dirname "$0")/../lib/cluster.sh"
 . "$(dirname "$0")/../lib/guard.sh"
@@ -108,10 +112,12 @@ t_like "$WS2" '^[0-9]+$' "the standby streams again (new walsender $WS2)"
 # the walreceiver ended with its connection: the one streaming now is new
 WR=$(aux_pid "$S" walreceiver)
 
-# kill -9 and TERM of the startup process and the walreceiver: blocked
+# kill -9 of the startup process and the walreceiver, TERM of the startup
+# process: blocked
 for target in "startup process:$STARTUP" "walreceiver:$WR"; do
 	name=${target%:*} pid=${target##*:}
 	for sig in 9 TERM; do
+		[ "$name:$sig" != walreceiver:TERM ] || continue	# passes: below
 		run_capture guarded_user kill -"$sig" "$pid"
 		t_is "$RC:$(guard_lines)" "1:1" "kill -$sig $name: fails, one line"
 		t_like "$ERR_TEXT" "^pgkillguard: kill -[0-9]+ $pid \($name( [^;]*)?; cluster $S/data\) blocked by " \
@@ -119,6 +125,21 @@ for target in "startup process:$STARTUP" "walreceiver:$WR"; do
 		t_ok "kill -$sig $name: $pid still alive" alive "$pid"
 	done
 done
+# TERM of the walreceiver passes: it exits, a new one streams
+run_capture guarded_user kill -TERM "$WR"
+t_is "$RC:$(guard_lines)" "0:0" "kill -TERM walreceiver: passes untouched, no line (it only reconnects)"
+t_ok "kill -TERM walreceiver: $WR exits" wait_gone "$WR" 5000
+new_walreceiver() {
+	local left=600 p
+	while :; do
+		p=$(pgrep -P "$PMS" -f '^postgres: ([^ ]+: )?walreceiver' | head -1) || p=""
+		[ -n "$p" ] && [ "$p" != "$WR" ] && return 0
+		[ "$left" -gt 0 ] || return 1
+		sleep 0.05
+		left=$((left - 1))
+	done
+}
+t_ok "kill -TERM walreceiver: the startup process starts a new walreceiver" new_walreceiver
 # the same through the enforced front-end (exec), with a static binary
 run_capture guarded_user "$G_HELPER" exec -- "$G_DIR/probe-static" sys-kill "$STARTUP" 9
 t_like "$ERR_TEXT" "pgkillguard: kill -9 $STARTUP \(startup process( [^;]*)?; cluster $S/data\) blocked by " \

@@ -341,6 +341,23 @@ static const struct {
 	{"KILL", PGKG_KIND_BACKGROUND_WRITER, 700, "bash", PGKG_BLOCK},
 	{"QUIT", PGKG_KIND_BACKGROUND_WRITER, 700, "bash", PGKG_BLOCK},
 	{"TERM", PGKG_KIND_STARTUP, 700, "bash", PGKG_BLOCK},
+	/* measured on 13-18 (docs/AUX-SIGNALS.md): TERM/INT that only restart or do nothing */
+	{"TERM", PGKG_KIND_WALRECEIVER, 700, "repmgr", PGKG_ALLOW},
+	{"INT", PGKG_KIND_WALRECEIVER, 700, "bash", PGKG_ALLOW},
+	{"TERM", PGKG_KIND_WALWRITER, 700, "bash", PGKG_ALLOW},
+	{"TERM", PGKG_KIND_BACKGROUND_WRITER, 700, "bash", PGKG_ALLOW},
+	{"TERM", PGKG_KIND_CHECKPOINTER, 700, "bash", PGKG_ALLOW},
+	{"INT", PGKG_KIND_STARTUP, 700, "bash", PGKG_ALLOW},
+	{"TERM", PGKG_KIND_IO_WORKER, 700, "bash", PGKG_ALLOW},
+	{"TERM", PGKG_KIND_WALSUMMARIZER, 700, "bash", PGKG_ALLOW},
+	{"TERM", PGKG_KIND_ARCHIVER, 700, "bash", PGKG_ALLOW},
+	{"INT", PGKG_KIND_LOGGER, 700, "bash", PGKG_ALLOW},
+	{"KILL", PGKG_KIND_WALRECEIVER, 700, "repmgr", PGKG_BLOCK},
+	{"QUIT", PGKG_KIND_WALRECEIVER, 700, "bash", PGKG_BLOCK},
+	{"QUIT", PGKG_KIND_ARCHIVER, 700, "bash", PGKG_BLOCK},
+	{"KILL", PGKG_KIND_STARTUP, 700, "bash", PGKG_BLOCK},
+	{"KILL", PGKG_KIND_IO_WORKER, 700, "bash", PGKG_BLOCK},
+	{"STOP", PGKG_KIND_WALRECEIVER, 700, "bash", PGKG_BLOCK},
 	{"HUP", PGKG_KIND_CHECKPOINTER, 700, "bash", PGKG_ALLOW},
 	{"USR1", PGKG_KIND_CHECKPOINTER, 700, "bash", PGKG_ALLOW},
 	{"KILL", PGKG_KIND_UNKNOWN_CHILD, 700, "bash", PGKG_BLOCK},
@@ -380,7 +397,7 @@ static void test_default(void)
 	show_errors();
 	ok(!P.broken, "built-in default: not broken");
 	is_str(P.path, "(built-in default)", "built-in default: path");
-	is_int(P.nrules, 11, "built-in default: 11 rules");
+	is_int(P.nrules, 14, "built-in default: 14 rules");
 	is_str(pgkg_policy_str(&P, P.rules[0].file), "(built-in default)", "rules say where they come from");
 	is_int(P.mode, PGKG_MODE_ENFORCE, "built-in default: mode enforce");
 	check_default_table("default");
@@ -405,7 +422,7 @@ static void test_default(void)
 	mkdir(dir, 0755);
 	n = parse(path_in(dir, "pgkillguard.conf"), pgkg_default_policy_text);
 	is_int(n, 0, "shipped file: no errors");
-	is_int(P.nrules, 11, "shipped file: 11 rules");
+	is_int(P.nrules, 14, "shipped file: 14 rules");
 	check_default_table("shipped");
 }
 
