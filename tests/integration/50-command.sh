@@ -37,7 +37,7 @@ run_capture "$PGKG" explain $$
 t_like "$OUT_TEXT" "$$: not a PostgreSQL process \(bash\): signals pass untouched" "explain: a non-PostgreSQL process"
 run_capture "$PGKG" explain
 t_like "$OUT_TEXT" "cluster $D/data: postmaster $PM" "explain (all): lists the cluster"
-t_like "$OUT_TEXT" "$CKPT +checkpointer +block +block +block +block +allow +block" "explain (all): lists the checkpointer and its decisions"
+t_like "$OUT_TEXT" "$CKPT +checkpointer +block +block +allow +block +allow +block" "explain (all): lists the checkpointer and its decisions (TERM passes: it ignores it; INT is refused: 18 crash-restarts, docs/AUX-SIGNALS.md)"
 t_like "$OUT_TEXT" "$T +client backend checkpointer@postgres" "explain (all): lists the backend"
 t_ok "explain sent nothing: backend alive" alive "$T"
 

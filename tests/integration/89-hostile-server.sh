@@ -16,7 +16,10 @@ set -eu
 . "$(dirname "$0")/../lib/guard.sh"
 
 guard_test_begin
-FAKE=$PGKG_ROOT/tests/lib/fake_pg_server.py
+# a copy the test users can read (the checkout may be private: mode 700)
+cp "$PGKG_ROOT/tests/lib/fake_pg_server.py" "$G_DIR/"
+chmod 644 "$G_DIR/fake_pg_server.py"
+FAKE=$G_DIR/fake_pg_server.py
 PORT=$(free_port)
 
 # no_controls NAME TEXT : no C0 (but newline), DEL, C1, bidi control, invalid UTF-8

@@ -25,7 +25,10 @@ set -eu
 guard_test_begin
 ATT=nobody
 ATT_UID=$(id -u "$ATT")
-FAKE=$PGKG_ROOT/tests/lib/fake_pg_server.py
+# a copy the test users can read (the checkout may be private: mode 700)
+cp "$PGKG_ROOT/tests/lib/fake_pg_server.py" "$G_DIR/"
+chmod 644 "$G_DIR/fake_pg_server.py"
+FAKE=$G_DIR/fake_pg_server.py
 new_running_cluster planted
 REAL_PORT=$(cat "$D/port")
 SH=$G_DIR/pgkillguard-shell
