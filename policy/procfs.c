@@ -680,6 +680,25 @@ static bool is_server_process(const char *procroot, pid_t pid)
 	return pgkg_read_comm(procroot, pid, comm) == 0 && pgkg_is_server_name(comm);
 }
 
+/* A process that is exiting has released its working directory already
+ * (exit_fs): a postmaster being killed, whose children are about to be
+ * orphans, not one whose pid file was moved aside. */
+static bool has_working_dir(const char *procroot, pid_t pid)
+{
+	char path[PGKG_PATH_MAX], link[PGKG_PATH_MAX];
+
+	return pgkg_proc_path(path, sizeof(path), procroot, pid, "cwd") == 0 &&
+	       pgkg_readlink(path, link, sizeof(link)) >= 0;
+}
+
+static bool is_live_server_process(const char *procroot, pid_t pid)
+{
+	struct pgkg_procstat st;
+
+	return pgkg_read_stat(procroot, pid, &st) == 0 && pgkg_is_server_name(st.comm) &&
+	       st.state != 'Z' && st.state != 'X';
+}
+
 /* 1: classified as a child (or unverified), 0: parent is no postmaster, <0: error. */
 static int classify_child(const char *procroot, struct pgkg_target *t)
 {
@@ -694,12 +713,18 @@ static int classify_child(const char *procroot, struct pgkg_target *t)
 		r = kind_from_title(procroot, t);
 		return r < 0 ? r : 1;
 	}
-	/* A server-named child of a server-named process is a cluster process
-	 * whatever its pid file says: one that cannot be read, or one that is
-	 * gone or renamed (R1-2: the owner moved postmaster.pid aside to make
-	 * its backends "not PostgreSQL" for a moment). */
-	if (r != -ESRCH && is_server_process(procroot, t->st.ppid)) {
+	/* A server-named child of a live server-named process is a cluster
+	 * process whatever its pid file says: one that cannot be read, or one
+	 * that is gone or renamed (R1-2: the owner moved postmaster.pid aside
+	 * to make its backends "not PostgreSQL" for a moment).  A parent that
+	 * has exited (a zombie postmaster not reaped yet) leaves orphans-to-be:
+	 * judged as before (a manager's SIGKILL sweep after the postmaster). */
+	if (r != -ESRCH && is_live_server_process(procroot, t->st.ppid) &&
+	    (r < 0 || has_working_dir(procroot, t->st.ppid))) {
 		mark_unverified(t);
+		/* its presumed postmaster: so that who manages it can be judged
+		 * (a manager's SIGKILL sweep while the postmaster is dying) */
+		t->cluster.postmaster = t->st.ppid;
 		return 1;
 	}
 	return 0;
